@@ -1,0 +1,57 @@
+# rupture-nlp: everything a fresh clone needs, installed by this file alone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := models/rupture-default.joblib
+SEED ?= 0
+
+.PHONY: install test lint format model demo evaluate bench datacard clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## The README's test command: lint, then every test (doctests and the notebook included).
+test: install
+	$(BIN)/ruff check rupture_nlp tests scripts benchmarks
+	$(BIN)/ruff format --check rupture_nlp tests scripts benchmarks
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check rupture_nlp tests scripts benchmarks
+	$(BIN)/ruff format --check rupture_nlp tests scripts benchmarks
+
+format: install
+	$(BIN)/ruff format rupture_nlp tests scripts benchmarks
+	$(BIN)/ruff check --fix rupture_nlp tests scripts benchmarks
+
+## The default model, deterministically from the corpus's train split.
+$(MODEL): data/corpus.csv data/splits.json $(BIN)/.installed $(wildcard rupture_nlp/*.py)
+	$(BIN)/rupture train data/ -o $@ --seed $(SEED)
+
+model: $(MODEL)
+
+## The README's main job: tag and scan the sample transcripts with the default model.
+demo: $(MODEL)
+	mkdir -p out
+	$(BIN)/rupture tag data/samples/ -o out/samples-tagged.csv
+	$(BIN)/rupture scan data/samples/ -o out/samples-episodes.csv --report out/samples-report.html
+	@echo "open out/samples-report.html in a browser"
+
+## Baselines and the project's model side by side on the same splits, plus a learning curve.
+evaluate: install
+	$(BIN)/python scripts/compare_models.py --data data/ --out out/compare.json
+
+## Data card figures (counts, agreement) from the corpus files.
+datacard: install
+	$(BIN)/python scripts/data_card.py --data data/ --write data/README.md
+
+bench: install
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf out bench-out .pytest_cache

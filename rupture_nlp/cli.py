@@ -1,0 +1,255 @@
+"""The ``rupture`` command line: thin wrappers over library functions.
+
+Each command parses options, calls one library function and formats its result. Library errors
+(:class:`TranscriptError`, :class:`ModelError`) become ``Error: ...`` with exit 1; usage errors
+are Click's exit 2. No command prints transcript text unless the user asked for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from .errors import ModelError, TranscriptError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _fail_cleanly(func):
+    """Turn the library's user-facing errors into Click errors (no traceback, exit 1)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (TranscriptError, ModelError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+
+    return wrapper
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def speaker_map_option(func):
+    @click.option(
+        "--speaker-map",
+        "speaker_map",
+        metavar="MAP",
+        help="Map names in the files to roles, e.g. 'Dr Lee=therapist,Sam=client'.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args, speaker_map=None, **kwargs):
+        from .readers import parse_speaker_map
+
+        try:
+            kwargs["speaker_map"] = parse_speaker_map(speaker_map)
+        except TranscriptError as exc:
+            raise click.BadParameter(str(exc), param_hint="--speaker-map") from None
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def model_option(func):
+    return click.option(
+        "--model",
+        "-m",
+        "model",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Model file (default: models/rupture-default.joblib, or $RUPTURE_MODEL).",
+    )(func)
+
+
+paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path())
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="rupture-nlp")
+def cli():
+    """Find alliance-rupture markers (withdrawal, confrontation, repair) in therapy transcripts.
+
+    \b
+    Examples:
+      rupture validate data/
+      rupture tag session.vtt --speaker-map "Dr Lee=therapist,Sam=client" -o tagged.csv
+      rupture scan recordings/ -o episodes.csv --report report.html
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@paths_argument
+@speaker_map_option
+def validate(paths, speaker_map):
+    """Check transcript files and list every problem with its file and line.
+
+    Exit 0 when clean, 1 when problems were found, 2 for usage errors.
+
+    \b
+    Examples:
+      rupture validate data/
+      rupture validate "transcripts/*.txt" --speaker-map "Dr Lee=therapist,Sam=client"
+    """
+    from .readers import expand_paths, read_file
+
+    try:
+        files = expand_paths(paths)
+    except TranscriptError as exc:
+        raise click.ClickException(str(exc)) from None
+    n_problems, n_turns = 0, 0
+    for path in files:
+        df, problems = read_file(path, speaker_map)
+        n_turns += len(df)
+        for p in problems:
+            click.echo(str(p))
+        n_problems += len(problems)
+    summary = f"{len(files)} file(s), {n_turns} turns, {n_problems} problem(s)"
+    click.echo(summary, err=True)
+    sys.exit(1 if n_problems else 0)
+
+
+@cli.command(context_settings=CONTEXT)
+@paths_argument
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Model file to write (.joblib); metadata goes beside it (.json).",
+)
+@click.option("--seed", default=0, show_default=True, help="Random seed, recorded in the metadata.")
+@click.option(
+    "--spacy-model", default=None, help="Installed spaCy pipeline (default: blank English)."
+)
+@click.option(
+    "--cv",
+    default=5,
+    show_default=True,
+    help="Folds of session-grouped cross-validation for the recorded metrics (0: skip).",
+)
+@speaker_map_option
+@_fail_cleanly
+def train(paths, out, seed, spacy_model, cv, speaker_map):
+    """Train a model. A corpus folder (data/) trains on its train split.
+
+    \b
+    Examples:
+      rupture train data/ -o models/my-model.joblib --seed 1
+      rupture train coded/*.csv -o coded.joblib --cv 0
+    """
+    from .corpus import load_training_data
+    from .training import train_and_save
+
+    df = load_training_data(paths, "train", speaker_map)
+    meta = train_and_save(df, out, seed=seed, spacy_model=spacy_model, cv=cv, progress=_say)
+    click.echo(f"wrote {out} (sha256 {meta['sha256'][:12]}...), {meta['n_turns']} turns")
+    if meta["cv_metrics"]:
+        m = meta["cv_metrics"]
+        click.echo(
+            f"cross-validated macro-F1 {m['macro_f1']:.3f}, marker macro-F1 "
+            f"{m['marker_macro_f1']:.3f}"
+        )
+
+
+@cli.command(context_settings=CONTEXT)
+@paths_argument
+@model_option
+@click.option(
+    "--cv",
+    type=int,
+    default=None,
+    help="Grouped K-fold cross-validation estimate instead of a model.",
+)
+@click.option(
+    "--split",
+    default="test",
+    show_default=True,
+    help="Split of a corpus folder to evaluate on (with --cv: the split to cross-validate).",
+)
+@click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False), help="Also write metrics as JSON."
+)
+@click.option("--window", default=None, type=int, help="Repair window for episode figures.")
+@click.option("--gap", default=None, type=int, help="Marker gap for episode figures.")
+@speaker_map_option
+@_fail_cleanly
+def evaluate(paths, model, cv, split, json_out, window, gap, speaker_map):
+    """Per-label precision, recall and F1, macro-F1, confusion matrix, marker recall.
+
+    \b
+    Examples:
+      rupture evaluate data/ --model models/rupture-default.joblib --json test-metrics.json
+      rupture evaluate data/ --cv 5 --split train
+    """
+    from .corpus import load_training_data
+    from .evaluation import evaluate_frame, format_metrics
+
+    df = load_training_data(paths, split, speaker_map)
+    result = evaluate_frame(df, model=model, cv=cv, window=window, gap=gap, progress=_say)
+    click.echo(format_metrics(result["turns"], title=result["title"]))
+    if "episodes" in result:
+        e = result["episodes"]
+        click.echo(
+            f"unrepaired episodes: precision {e['precision']:.3f}, recall {e['recall']:.3f} "
+            f"({e['predicted']} predicted, {e['gold']} in the gold labels)"
+        )
+    if json_out:
+        from .writers import write_text
+
+        write_text(json_out, json.dumps(result, indent=2) + "\n")
+
+
+@cli.command(context_settings=CONTEXT)
+@paths_argument
+@model_option
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    help="Output table: .csv, .tsv, .jsonl or .parquet; '-' for CSV on stdout.",
+)
+@click.option("--chunk-turns", default=20_000, show_default=True, help="Turns tagged at a time.")
+@speaker_map_option
+@_fail_cleanly
+def tag(paths, model, out, chunk_turns, speaker_map):
+    """Label every turn; keep the input columns, add predicted_label and p_<label>.
+
+    \b
+    Examples:
+      rupture tag data/samples/ -o tagged.csv
+      rupture tag session.vtt --speaker-map "Dr Lee=therapist,Sam=client" -o - | less
+    """
+    from .tagging import tag_files
+
+    show = sys.stderr.isatty()
+    total = [0]
+
+    def progress(n):
+        total[0] += n
+        if show:
+            click.echo(f"\rtagged {total[0]} turns", err=True, nl=False)
+
+    n = tag_files(
+        paths, out, model=model, speaker_map=speaker_map, chunk_turns=chunk_turns, progress=progress
+    )
+    if show:
+        click.echo("", err=True)
+    if out != "-":
+        click.echo(f"tagged {n} turns -> {out}", err=True)
+
+
+def main():  # pragma: no cover - console entry point
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,72 @@
+"""The rupture cues: small, documented word lists that 3RS coders look at.
+
+This is the one place where cues are defined. Each cue counts the tokens of a turn whose
+normalised lemma is in its word list; the model gets the counts (log-scaled) next to the
+n-grams, so a cue helps where the corpus is thin but can be outweighed by context.
+
+=============  ==============================================================================
+cue            why a coder looks at it
+=============  ==============================================================================
+negation       denial (W1) and pushing back (C5) are full of "not", "no", "never", "nothing"
+first_person   "I", "me": self-talk, self-criticism (W7), owning one's part (R8, R3)
+second_person  "you" aimed at the therapist: complaints (C1) and pressure (C6); in a
+               therapist's turn, "you" + feeling words is reflection
+we             "we", "us": the therapist naming the relationship (R2, R7)
+hedge          "maybe", "I guess", "kind of": tentative, deferential talk (W5, W2)
+agreement      "yeah", "sure", "okay", "fine", "whatever": over-agreement (W5) and minimal
+               responses (W2) when they answer an open invitation
+backchannel    "mm-hmm", "uh-huh", "right": listening tokens, usually `none`
+apology        "sorry", "apologise": a therapist's R3 repair, or small talk about being late
+feeling        "feel", "upset", "angry", "hurt": talk about affect, in both directions
+process        "session", "therapy", "homework", "exercise": talk about the work itself (C2-C4)
+laughter       "(laughs)", "haha": with painful content it is W6, laughing off pain
+pause          "...", "[pause]", "(silence)", "--": hesitation, withdrawal, interruption
+question       "?": questions, invitations (R2) and challenges (C1)
+exclamation    "!": heat
+=============  ==============================================================================
+
+Shape cues come from the whole turn: ``n_words`` (log), ``minimal`` (three words or fewer).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CUE_NAMES", "CUE_WORDS", "SHAPE_CUES"]
+
+CUE_WORDS: dict[str, frozenset[str]] = {
+    "negation": frozenset(
+        "not n't no never nothing nobody none nope nah neither nor cannot dont don't "
+        "didnt didn't isnt isn't wasnt wasn't cant can't wont won't aint ain't".split()
+    ),
+    "first_person": frozenset("i me my mine myself i'm im i've ive i'd i'll".split()),
+    "second_person": frozenset("you your yours yourself u ya you're youre you've you'd".split()),
+    "we": frozenset("we us our ours ourselves we're we've".split()),
+    "hedge": frozenset(
+        "maybe perhaps guess suppose probably possibly might kinda sorta dunno whatever "
+        "somewhat apparently".split()
+    ),
+    "agreement": frozenset(
+        "yes yeah yep yup sure ok okay fine right agree absolutely exactly totally "
+        "whatever alright".split()
+    ),
+    "backchannel": frozenset("mm mmm mhm hmm hm uh-huh uh huh mm-hmm aha ah oh".split()),
+    "apology": frozenset("sorry apologise apologize apology apologies".split()),
+    "feeling": frozenset(
+        "feel feeling felt upset angry anger hurt sad frustrate frustrated annoy annoyed "
+        "scared afraid anxious ashamed embarrassed disappointed".split()
+    ),
+    "process": frozenset(
+        "session therapy therapist counselling counseling homework exercise worksheet "
+        "appointment week progress help helping point".split()
+    ),
+    "laughter": frozenset(
+        "laugh laughs laughing laughter haha hahaha lol chuckle chuckles".split()
+    ),
+    "pause": frozenset("... … pause silence silent -- —".split()),
+    "question": frozenset({"?"}),
+    "exclamation": frozenset({"!"}),
+}
+
+SHAPE_CUES = ("n_words", "minimal")
+
+#: Column order of the cue matrix produced by the encoder.
+CUE_NAMES = tuple(CUE_WORDS) + SHAPE_CUES

@@ -1,0 +1,206 @@
+"""How good a model is: per-label and marker metrics, calibration, grouped cross-validation.
+
+Every figure here is computed on turns the model did not train on, and cross-validation keeps
+all turns of a session on one side (``GroupKFold`` on ``session_id``): turns of one session share
+a writer, a client and a topic, and splitting them would flatter the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+from sklearn.model_selection import GroupKFold
+
+from .labels import LABELS, MARKERS
+from .model import PROBA_COLUMNS, build_model, predict
+
+__all__ = [
+    "cross_val_predictions",
+    "expected_calibration_error",
+    "format_metrics",
+    "metrics",
+]
+
+REPAIR_AND_MARKERS = ("withdrawal", "confrontation", "repair")
+
+
+def expected_calibration_error(y_true, proba: np.ndarray, n_bins: int = 10) -> dict[str, float]:
+    """One-vs-rest expected calibration error per label (0 is perfect), equal-width bins."""
+    y_true = np.asarray(y_true)
+    out = {}
+    for j, label in enumerate(LABELS):
+        p, hit = proba[:, j], (y_true == label).astype(float)
+        bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+        err = 0.0
+        for b in range(n_bins):
+            m = bins == b
+            if m.any():
+                err += m.mean() * abs(p[m].mean() - hit[m].mean())
+        out[label] = round(float(err), 4)
+    return out
+
+
+def reliability_table(y_true, proba: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
+    """Mean predicted probability against observed frequency per bin, per label (for plots)."""
+    y_true = np.asarray(y_true)
+    rows = []
+    for j, label in enumerate(LABELS):
+        p, hit = proba[:, j], (y_true == label).astype(float)
+        bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+        for b in range(n_bins):
+            m = bins == b
+            if m.any():
+                rows.append(
+                    {
+                        "label": label,
+                        "bin": b,
+                        "n": int(m.sum()),
+                        "mean_predicted": float(p[m].mean()),
+                        "observed": float(hit[m].mean()),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def metrics(y_true, y_pred, proba: np.ndarray | None = None) -> dict:
+    """Per-label precision/recall/F1/support, macro-F1s, confusion matrix and marker recall.
+
+    ``marker_macro_f1`` averages the three marker labels (withdrawal, confrontation, repair),
+    the figure that matters, since ``none`` is easy and dominant. ``rupture_recall`` is the share
+    of gold withdrawal/confrontation turns predicted as either of them: a supervisor cares that a
+    rupture is flagged, less which kind.
+
+    >>> m = metrics(["none", "withdrawal"], ["none", "confrontation"])
+    >>> m["rupture_recall"], m["per_label"]["withdrawal"]["recall"]
+    (1.0, 0.0)
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    p, r, f, s = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(LABELS), zero_division=0
+    )
+    per = {
+        lab: {
+            "precision": round(float(p[i]), 4),
+            "recall": round(float(r[i]), 4),
+            "f1": round(float(f[i]), 4),
+            "support": int(s[i]),
+        }
+        for i, lab in enumerate(LABELS)
+    }
+    rupture = np.isin(y_true, MARKERS)
+    out = {
+        "n_turns": int(len(y_true)),
+        "accuracy": round(float((y_true == y_pred).mean()), 4) if len(y_true) else 0.0,
+        "macro_f1": round(float(np.mean(f)), 4),
+        "marker_macro_f1": round(float(np.mean([per[lab]["f1"] for lab in REPAIR_AND_MARKERS])), 4),
+        "rupture_recall": round(float(np.isin(y_pred[rupture], MARKERS).mean()), 4)
+        if rupture.any()
+        else None,
+        "per_label": per,
+        "confusion": {
+            "labels": list(LABELS),
+            "matrix": confusion_matrix(y_true, y_pred, labels=list(LABELS)).tolist(),
+        },
+    }
+    if proba is not None:
+        out["calibration_ece"] = expected_calibration_error(y_true, proba)
+    return out
+
+
+def cross_val_predictions(
+    df: pd.DataFrame,
+    k: int = 5,
+    seed: int = 0,
+    model=None,
+    groups_column: str = "session_id",
+    progress=None,
+) -> pd.DataFrame:
+    """Out-of-fold predictions for every turn, folds grouped by session (or another column).
+
+    ``groups_column="writer"`` gives leave-one-writer-out when ``k`` equals the number of writers.
+    """
+    model = model if model is not None else build_model(seed=seed)
+    groups = df[groups_column].to_numpy()
+    k = min(k, len(np.unique(groups)))
+    parts = []
+    for fold, (tr, te) in enumerate(GroupKFold(n_splits=k).split(df, groups=groups)):
+        if progress:
+            progress(f"fold {fold + 1}/{k}")
+        train_df, test_df = df.iloc[tr], df.iloc[te]
+        fitted = clone(model).fit(
+            train_df, train_df["label"].to_numpy(), clf__groups=train_df["session_id"].to_numpy()
+        )
+        pred = predict(fitted, test_df)
+        pred["fold"] = fold
+        parts.append(pred)
+    return pd.concat(parts).loc[df.index]
+
+
+def metrics_of_predictions(pred: pd.DataFrame) -> dict:
+    """:func:`metrics` of a frame that has ``label``, ``predicted_label`` and ``p_*`` columns."""
+    return metrics(pred["label"], pred["predicted_label"], pred[list(PROBA_COLUMNS)].to_numpy())
+
+
+def format_metrics(m: dict, title: str = "") -> str:
+    """A plain-text table of :func:`metrics` output for the terminal."""
+    lines = [title] if title else []
+    lines.append(f"{'label':<14}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
+    for lab, v in m["per_label"].items():
+        lines.append(
+            f"{lab:<14}{v['precision']:>10.3f}{v['recall']:>8.3f}{v['f1']:>8.3f}{v['support']:>9}"
+        )
+    lines.append(
+        f"macro-F1 {m['macro_f1']:.3f}   marker macro-F1 (W, C, R) {m['marker_macro_f1']:.3f}"
+        f"   rupture recall {m['rupture_recall'] if m['rupture_recall'] is None else round(m['rupture_recall'], 3)}"
+    )
+    lines.append(
+        "confusion (rows gold, columns predicted; " + ", ".join(m["confusion"]["labels"]) + "):"
+    )
+    for lab, row in zip(m["confusion"]["labels"], m["confusion"]["matrix"], strict=True):
+        lines.append(f"  {lab:<14}" + "".join(f"{v:>7}" for v in row))
+    if "calibration_ece" in m:
+        lines.append(
+            "calibration error (ECE): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in m["calibration_ece"].items())
+        )
+    return "\n".join(lines)
+
+
+def evaluate_frame(
+    df: pd.DataFrame,
+    model=None,
+    cv: int | None = None,
+    seed: int = 0,
+    window: int | None = None,
+    gap: int | None = None,
+    progress=None,
+) -> dict:
+    """Evaluate a labelled turns table with a model, or by grouped cross-validation.
+
+    Returns ``{"title", "turns": metrics(...), "episodes": unrepaired-episode precision/recall}``.
+    """
+    from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, find_episodes, match_episodes
+    from .model import _labelled
+    from .tagging import resolve_model
+
+    df = _labelled(df)
+    if cv:
+        pred = cross_val_predictions(df, k=cv, seed=seed, progress=progress)
+        title = f"{cv}-fold cross-validation grouped by session, {len(df)} turns"
+    else:
+        fitted, meta = resolve_model(model)
+        pred = predict(fitted, df)
+        title = f"model {meta.get('model_file', 'in memory')} on {len(df)} turns"
+    gap = DEFAULT_GAP if gap is None else gap
+    window = DEFAULT_WINDOW if window is None else window
+    episodes = match_episodes(
+        find_episodes(pred, "predicted_label", gap, window),
+        find_episodes(pred, "label", gap, window),
+    )
+    return {
+        "title": title,
+        "turns": metrics_of_predictions(pred),
+        "episodes": {**episodes, "gap": gap, "window": window},
+    }

@@ -1,0 +1,200 @@
+"""Features of a turn and of its context, built from :class:`~rupture_nlp.preprocess.EncodedTurns`.
+
+A marker is often only a marker in context: "Fine." after "what came up for you when I said
+that?" is withdrawal, after "how old is he?" it is not. So each turn is described by
+
+- its own lemma unigrams and bigrams, lemma unigrams conjoined with the speaker's role
+  ("sorry" from a therapist is not "sorry" from a client), and character n-grams of its lemmas
+  (robust to the spelling noise of automatic transcripts);
+- the words of the previous and the next turn in the same session;
+- its rupture cues, the cues of the two turns before and the one after, split by role;
+- its role, whether the speaker changed, and its relative position in the session.
+
+All n-grams are hashed (no vocabulary to store, nothing to tokenise twice) and weighted by
+TF-IDF learned in ``fit``. The hash functions are spaCy's and murmurhash, which are the same in
+every process, so predictions are reproducible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from murmurhash.mrmr import hash as murmur
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.utils.validation import check_is_fitted
+
+from .cues import CUE_NAMES
+
+__all__ = ["ContextFeatures", "feature_names"]
+
+_K1 = np.uint64(0x9E3779B97F4A7C15)
+_K2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_K3 = np.uint64(0x165667B19E3779F9)
+
+
+def _counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
+    data = np.ones(len(rows), dtype=np.float32)
+    m = sp.csr_matrix((data, (rows, cols)), shape=(n_rows, n_cols), dtype=np.float32)
+    m.sum_duplicates()
+    return m
+
+
+def _shift(sessions: np.ndarray, step: int) -> sp.csr_matrix:
+    """Sparse matrix that moves row ``i+step`` into row ``i`` within the same session."""
+    n = len(sessions)
+    src = np.arange(n) + step
+    ok = (src >= 0) & (src < n)
+    ok[ok] = sessions[src[ok]] == sessions[np.flatnonzero(ok)]
+    rows = np.flatnonzero(ok)
+    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, src[ok])), shape=(n, n))
+
+
+class ContextFeatures(TransformerMixin, BaseEstimator):
+    """Hashed n-gram, cue and context features for each turn.
+
+    Parameters
+    ----------
+    n_features : int
+        Hash space of each n-gram block (words, characters).
+    char_ngrams : tuple of int
+        Range of character n-gram lengths over lemmas, or ``(0, 0)`` for none.
+    min_df : int
+        Keep only hashed n-grams seen in at least this many training turns: rarer ones cannot
+        generalise, and dropping them makes the model small and quick to fit.
+    char_weight, context_weight, cue_weight : float
+        Scale of the character block, of the neighbouring turns' words, and of the cue block,
+        relative to the turn's own words (whose TF-IDF rows have unit length).
+    """
+
+    def __init__(
+        self,
+        n_features=2**18,
+        char_ngrams=(3, 5),
+        min_df=2,
+        char_weight=0.6,
+        context_weight=0.5,
+        cue_weight=0.5,
+    ):
+        self.n_features = n_features
+        self.min_df = min_df
+        self.char_ngrams = char_ngrams
+        self.char_weight = char_weight
+        self.context_weight = context_weight
+        self.cue_weight = cue_weight
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_char_cache", None)
+        return state
+
+    # -- n-gram blocks --------------------------------------------------------------------------
+
+    def _word_counts(self, enc) -> sp.csr_matrix:
+        n, size = len(enc), np.uint64(self.n_features)
+        lengths = np.diff(enc.offsets)
+        doc = np.repeat(np.arange(n), lengths)
+        lem = enc.lemmas.astype(np.uint64)
+        uni = lem % size
+        role = enc.roles[doc].astype(np.uint64)
+        conj = (lem * _K3 + role + np.uint64(1)) % size
+        same = doc[1:] == doc[:-1]
+        bi = ((lem[:-1] * _K1) ^ (lem[1:] * _K2))[same] % size
+        rows = np.concatenate([doc, doc, doc[:-1][same]])
+        cols = np.concatenate([uni, conj, bi]).astype(np.int64)
+        return _counts(rows, cols, n, self.n_features)
+
+    def _char_ids(self, lemma_id: int, text: str) -> np.ndarray:
+        cache = self.__dict__.setdefault("_char_cache", {})
+        ids = cache.get(lemma_id)
+        if ids is None:
+            lo, hi = self.char_ngrams
+            padded = f" {text} "
+            grams = {
+                padded[i : i + k] for k in range(lo, hi + 1) for i in range(len(padded) - k + 1)
+            }
+            ids = np.array(
+                sorted((murmur(g) & 0x7FFFFFFF) % self.n_features for g in grams), dtype=np.int64
+            )
+            cache[lemma_id] = ids
+        return ids
+
+    def _char_counts(self, enc) -> sp.csr_matrix:
+        n = len(enc)
+        if self.char_ngrams[1] <= 0 or not len(enc.lemmas):
+            return sp.csr_matrix((n, self.n_features), dtype=np.float32)
+        uniq, inverse = np.unique(enc.lemmas, return_inverse=True)
+        per_word = [self._char_ids(int(h), enc.strings.get(int(h), "")) for h in uniq.tolist()]
+        indptr = np.r_[0, np.cumsum([len(p) for p in per_word])]
+        word_grams = sp.csr_matrix(
+            (np.ones(indptr[-1], np.float32), np.concatenate(per_word), indptr),
+            shape=(len(uniq), self.n_features),
+        )
+        doc = np.repeat(np.arange(n), np.diff(enc.offsets))
+        turn_words = _counts(doc, inverse, n, len(uniq))
+        return (turn_words @ word_grams).tocsr()
+
+    # -- dense block -----------------------------------------------------------------------------
+
+    def _dense(self, enc) -> np.ndarray:
+        cues, roles = enc.cues, enc.roles.astype(np.float32)[:, None]
+        prev1, prev2, nxt = (
+            _shift(enc.sessions, -1),
+            _shift(enc.sessions, -2),
+            _shift(enc.sessions, 1),
+        )
+        has_prev = np.asarray(prev1.sum(axis=1)).ravel().astype(np.float32)
+        prev_role = prev1 @ enc.roles.astype(np.float32)
+        changed = has_prev * (prev_role != enc.roles)
+        blocks = [
+            cues * roles,
+            cues * (1 - roles),
+            prev1 @ cues,
+            prev2 @ cues,
+            nxt @ cues,
+            roles,
+            has_prev[:, None],
+            changed[:, None].astype(np.float32),
+            enc.position[:, None],
+            (enc.position[:, None] ** 2),
+        ]
+        return np.hstack(blocks).astype(np.float32)
+
+    # -- estimator API ---------------------------------------------------------------------------
+
+    def _frequent(self, counts: sp.csr_matrix) -> np.ndarray:
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        return np.flatnonzero(df >= self.min_df)
+
+    def fit(self, X, y=None):
+        words, chars = self._word_counts(X), self._char_counts(X)
+        self.word_columns_ = self._frequent(words)
+        self.char_columns_ = self._frequent(chars)
+        self.word_tfidf_ = TfidfTransformer(sublinear_tf=True).fit(words[:, self.word_columns_])
+        self.char_tfidf_ = TfidfTransformer(sublinear_tf=True).fit(chars[:, self.char_columns_])
+        n_dense = self._dense(X).shape[1]
+        self.n_features_out_ = 3 * len(self.word_columns_) + len(self.char_columns_) + n_dense
+        return self
+
+    def transform(self, X) -> sp.csr_matrix:
+        check_is_fitted(self, "word_tfidf_")
+        words = self.word_tfidf_.transform(self._word_counts(X)[:, self.word_columns_])
+        chars = self.char_tfidf_.transform(self._char_counts(X)[:, self.char_columns_])
+        prev, nxt = _shift(X.sessions, -1), _shift(X.sessions, 1)
+        w = self.context_weight
+        blocks = [
+            words,
+            chars * self.char_weight,
+            (prev @ words) * w,
+            (nxt @ words) * w,
+            sp.csr_matrix(self._dense(X) * self.cue_weight),
+        ]
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+
+def feature_names(n_features: int = 2**18) -> list[str]:
+    """Names of the dense (non-hashed) features, in the order they follow the hashed blocks."""
+    names = [f"client_{c}" for c in CUE_NAMES] + [f"therapist_{c}" for c in CUE_NAMES]
+    names += [f"prev_{c}" for c in CUE_NAMES] + [f"prev2_{c}" for c in CUE_NAMES]
+    names += [f"next_{c}" for c in CUE_NAMES]
+    return names + ["client", "has_prev", "speaker_changed", "position", "position_sq"]

@@ -1,0 +1,165 @@
+"""Saving and loading model files, treating them as the code they are.
+
+A joblib file runs code when it is loaded. So every model is saved with a metadata file beside
+it (``model.joblib`` -> ``model.json``): format version, the versions of Python and the
+libraries that made it, the model file's sha256, a hash of the training data, label counts,
+parameters, seed and cross-validated metrics. :func:`load_model` reads the metadata first and
+refuses to unpickle a file whose hash or versions do not match, with a message saying what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ModelError
+from .writers import atomic_path, write_text
+
+__all__ = [
+    "FORMAT_VERSION",
+    "data_hash",
+    "file_sha256",
+    "library_versions",
+    "load_model",
+    "metadata_path",
+    "read_metadata",
+    "save_model",
+]
+
+FORMAT_VERSION = 1
+#: Libraries whose pickles must be read by the same version that wrote them.
+_EXACT = ("scikit-learn", "numpy", "scipy")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that decide whether a pickled model can be trusted to load and behave the same."""
+    from importlib.metadata import version
+
+    import numpy
+    import scipy
+    import sklearn
+    import spacy
+
+    from . import __version__
+
+    return {
+        "rupture-nlp": __version__,
+        "python": platform.python_version(),
+        "spacy": spacy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "spacy-lookups-data": version("spacy-lookups-data"),
+    }
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_hash(df: pd.DataFrame) -> str:
+    """sha256 of the canonical columns of a turns table, independent of file format and order.
+
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"session_id": ["s"], "turn": [1], "speaker": ["client"], "text": ["x"]})
+    >>> data_hash(a) == data_hash(a.copy())
+    True
+    """
+    cols = [c for c in ("session_id", "turn", "speaker", "text", "label", "subtype") if c in df]
+    canon = df[cols].astype(str).sort_values(["session_id", "turn"], kind="stable")
+    payload = canon.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return hashlib.sha256(payload).hexdigest()
+
+
+def metadata_path(model_path: str | Path) -> Path:
+    return Path(model_path).with_suffix(".json")
+
+
+def save_model(model, path: str | Path, metadata: dict) -> dict:
+    """Write ``model`` with joblib and its metadata JSON beside it; return the metadata written.
+
+    Both files are written to temporary names first and renamed, so an interrupted save never
+    leaves a model whose metadata describes another file.
+    """
+    import joblib
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        joblib.dump(model, tmp, compress=3)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "model_file": path.name,
+        "sha256": file_sha256(path),
+        "versions": library_versions(),
+        **metadata,
+    }
+
+    write_text(metadata_path(path), json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    return meta
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The metadata of a model file, checked for presence and format only."""
+    meta_file = metadata_path(path)
+    if not Path(path).is_file():
+        raise ModelError(
+            f"model file {path} does not exist; build the default model with "
+            "'make model' or train one with 'rupture train data/ -o MODEL'"
+        )
+    if not meta_file.is_file():
+        raise ModelError(
+            f"{path} has no metadata file {meta_file.name} beside it; refusing to "
+            "load a model of unknown origin (a joblib file runs code when loaded)"
+        )
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{meta_file} is not valid JSON ({exc})") from None
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelError(
+            f"{path} has model format {meta.get('format_version')!r}; this version of "
+            f"rupture-nlp reads format {FORMAT_VERSION}; retrain it with 'rupture train'"
+        )
+    return meta
+
+
+def load_model(path: str | Path, check_versions: bool = True):
+    """Load a model after checking its sha256 and the library versions that made it.
+
+    Returns ``(model, metadata)``. Raises :class:`ModelError` on any mismatch *before* the file
+    is unpickled.
+    """
+    import joblib
+
+    meta = read_metadata(path)
+    actual = file_sha256(path)
+    if actual != meta.get("sha256"):
+        raise ModelError(
+            f"{path} does not match the sha256 in {metadata_path(path).name} "
+            f"(expected {str(meta.get('sha256'))[:12]}..., found {actual[:12]}...); "
+            "the file was changed after it was saved - refusing to load it"
+        )
+    if check_versions:
+        now, then = library_versions(), meta.get("versions", {})
+        wrong = [
+            f"{lib} {then.get(lib)} (installed: {now[lib]})"
+            for lib in _EXACT
+            if then.get(lib) != now[lib]
+        ]
+        if then.get("spacy", "").split(".")[:2] != now["spacy"].split(".")[:2]:
+            wrong.append(f"spacy {then.get('spacy')} (installed: {now['spacy']})")
+        if wrong:
+            raise ModelError(
+                f"{path} was made with {', '.join(wrong)}; install those versions "
+                "(make install uses constraints.txt) or retrain the model"
+            )
+    return joblib.load(path), meta

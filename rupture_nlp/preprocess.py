@@ -1,0 +1,219 @@
+"""spaCy preprocessing: turn transcript turns into token ids, lemmas and rupture cues.
+
+The default pipeline is ``spacy.blank("en")`` with a sentencizer and a lookup lemmatizer whose
+tables come from the ``spacy-lookups-data`` package, so it works offline with nothing
+downloaded. ``spacy_model="en_core_web_sm"`` (or any installed pipeline) uses that instead.
+
+Everything downstream is computed from the ``Doc`` arrays spaCy has already made (norm and
+lemma hashes, alphabetic flags) with numpy, never by tokenising the text a second time: the
+tokenizer is the floor any spaCy tagger pays, and the rest should cost little above it. For the
+default pipeline the lookup lemmatizer's own table is applied once per distinct word rather
+than once per token, which gives the same lemmas as running the component.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .cues import CUE_NAMES, CUE_WORDS
+from .errors import ModelError
+
+__all__ = ["DEFAULT_SPACY_MODEL", "EncodedTurns", "TurnEncoder", "build_nlp"]
+
+DEFAULT_SPACY_MODEL = "blank:en"
+
+
+def build_nlp(spacy_model: str | None = None):
+    """Build the spaCy pipeline: blank English + sentencizer + lookup lemmatizer by default.
+
+    Examples
+    --------
+    >>> nlp = build_nlp()
+    >>> [t.lemma_ for t in nlp("she felt tired of sessions")]
+    ['she', 'feel', 'tire', 'of', 'session']
+    """
+    import spacy
+
+    if spacy_model in (None, "", DEFAULT_SPACY_MODEL):
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+        nlp.initialize()
+        return nlp
+    try:
+        return spacy.load(spacy_model)
+    except OSError:
+        raise ModelError(
+            f"spaCy pipeline {spacy_model!r} is not installed; install its package, or leave out "
+            "--spacy-model to use the built-in blank English pipeline"
+        ) from None
+
+
+@dataclass
+class EncodedTurns:
+    """What the model needs from each turn, in flat numpy arrays.
+
+    ``lemmas[offsets[i]:offsets[i+1]]`` are the lemma hashes of turn ``i``; ``strings`` maps
+    every hash that occurs to its text (for character n-grams); ``cues`` is ``n x len(CUE_NAMES)``.
+    """
+
+    lemmas: np.ndarray
+    offsets: np.ndarray
+    cues: np.ndarray
+    roles: np.ndarray  # 0 therapist, 1 client (any client role), per turn
+    sessions: np.ndarray  # integer code of the session, per turn
+    position: np.ndarray  # relative position in the session, 0..1
+    strings: dict[int, str] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+def _cue_masks(words: list[str]) -> np.ndarray:
+    """Bit ``k`` set when a word is in cue ``k``'s list."""
+    masks = np.zeros(len(words), dtype=np.int64)
+    for k, name in enumerate(CUE_WORDS):
+        vocab = CUE_WORDS[name]
+        masks |= np.fromiter((w in vocab for w in words), bool, len(words)).astype(np.int64) << k
+    return masks
+
+
+class TurnEncoder(TransformerMixin, BaseEstimator):
+    """Run spaCy over a turns DataFrame and return :class:`EncodedTurns`.
+
+    Stateless, so ``fit`` only checks its input; the spaCy pipeline is built on first use and is
+    not pickled with the model (it is rebuilt from ``spacy_model`` when a model is loaded).
+
+    Parameters
+    ----------
+    spacy_model : str or None
+        ``None`` or ``"blank:en"`` for the built-in offline pipeline, or an installed pipeline name.
+    batch_size : int
+        Texts per ``nlp.pipe`` batch.
+    n_process : int
+        Processes for ``nlp.pipe``. For the cheap default pipeline 1 is fastest, because Docs
+        are pickled between processes; more pays off only with a heavy trained pipeline.
+    """
+
+    def __init__(self, spacy_model=None, batch_size=1000, n_process=1):
+        self.spacy_model = spacy_model
+        self.batch_size = batch_size
+        self.n_process = n_process
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for key in ("_nlp", "_lemma_cache", "_string_cache"):
+            state.pop(key, None)
+        return state
+
+    def _pipeline(self):
+        if getattr(self, "_nlp", None) is None:
+            self._nlp = build_nlp(self.spacy_model)
+            self._lemma_cache: dict[int, tuple[int, int]] = {}
+            self._string_cache: dict[int, str] = {}
+        return self._nlp
+
+    def fit(self, X, y=None):
+        _check_frame(X)
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X: pd.DataFrame) -> EncodedTurns:
+        from spacy.attrs import IS_ALPHA, LEMMA, NORM
+
+        _check_frame(X)
+        nlp = self._pipeline()
+        fast = self.spacy_model in (None, "", DEFAULT_SPACY_MODEL)
+        texts = X["text"].astype(str).tolist()
+        disable = [p for p in ("sentencizer", "lemmatizer") if fast and p in nlp.pipe_names]
+        attrs = [NORM, IS_ALPHA] if fast else [NORM, IS_ALPHA, LEMMA]
+        arrays, lengths = [], np.empty(len(texts), dtype=np.int64)
+        docs = nlp.pipe(
+            texts, batch_size=self.batch_size, n_process=self.n_process, disable=disable
+        )
+        for i, doc in enumerate(docs):
+            a = doc.to_array(attrs)
+            arrays.append(a.reshape(-1, len(attrs)))
+            lengths[i] = len(a)
+        flat = np.concatenate(arrays) if arrays else np.zeros((0, len(attrs)), dtype=np.uint64)
+        norms = flat[:, 0].astype(np.uint64)
+        alpha = flat[:, 1].astype(bool)
+        offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+
+        # Work per distinct word, not per token: lemma lookup, cue membership, strings.
+        keys = norms if fast else flat[:, 2].astype(np.uint64)
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        lemma_ids, masks, strings = self._lookup(uniq, nlp, fast)
+        lemmas = lemma_ids[inverse]
+        token_masks = masks[inverse]
+        if not fast:  # trained pipelines lemmatise, but cue words are matched on norms too
+            nu, ninv = np.unique(norms, return_inverse=True)
+            _, nmasks, _ = self._lookup(nu, nlp, True)
+            token_masks |= nmasks[ninv]
+
+        n = len(texts)
+        cues = np.zeros((n, len(CUE_NAMES)), dtype=np.float32)
+        n_cue_words = len(CUE_WORDS)
+        nonempty = lengths > 0
+        starts = offsets[:-1][nonempty]
+        for k in range(n_cue_words):
+            bit = ((token_masks >> k) & 1).astype(np.float32)
+            if len(bit):
+                cues[nonempty, k] = np.add.reduceat(bit, starts)
+        n_words = np.zeros(n, dtype=np.float32)
+        if len(alpha):
+            n_words[nonempty] = np.add.reduceat(alpha.astype(np.float32), starts)
+        cues[:, :n_cue_words] = np.log1p(cues[:, :n_cue_words])
+        cues[:, n_cue_words] = np.log1p(n_words)
+        cues[:, n_cue_words + 1] = n_words <= 3
+
+        sessions, _ = pd.factorize(X["session_id"].astype(str), sort=False)
+        order = X.groupby(sessions, sort=False).cumcount().to_numpy()
+        size = pd.Series(sessions).map(pd.Series(sessions).value_counts()).to_numpy()
+        roles = (X["speaker"].astype(str) != "therapist").to_numpy().astype(np.int8)
+        return EncodedTurns(
+            lemmas=lemmas,
+            offsets=offsets,
+            cues=cues,
+            roles=roles,
+            sessions=sessions.astype(np.int64),
+            position=(order / np.maximum(size - 1, 1)).astype(np.float32),
+            strings=strings,
+        )
+
+    def _lookup(self, uniq: np.ndarray, nlp, fast: bool):
+        """Lemma hash, cue bitmask and lemma text for each distinct norm (or lemma) hash."""
+        cache, strings_cache = self._lemma_cache, self._string_cache
+        missing = [int(h) for h in uniq.tolist() if int(h) not in cache]
+        if missing:
+            store = nlp.vocab.strings
+            table = None
+            if fast and "lemmatizer" in nlp.pipe_names:
+                table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup", {})
+            words = [store[h] if h in store else "" for h in missing]  # noqa: SIM401 (no .get)
+            if table is not None:
+                lemmas = [table.get(w, w) for w in words]
+            else:
+                lemmas = [w.lower() for w in words]
+            masks = _cue_masks(words) | _cue_masks(lemmas)
+            for h, lemma, mask in zip(missing, lemmas, masks.tolist(), strict=True):
+                lid = store.add(lemma)
+                cache[h] = (lid, mask)
+                strings_cache[lid] = lemma
+        pairs = [cache[int(h)] for h in uniq.tolist()]
+        lemma_ids = np.fromiter((p[0] for p in pairs), np.uint64, len(pairs))
+        masks = np.fromiter((p[1] for p in pairs), np.int64, len(pairs))
+        strings = {int(lid): strings_cache[int(lid)] for lid in lemma_ids.tolist()}
+        return lemma_ids, masks, strings
+
+
+def _check_frame(X) -> None:
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError("TurnEncoder expects a DataFrame with session_id, speaker and text columns")
+    missing = {"session_id", "speaker", "text"} - set(X.columns)
+    if missing:
+        raise ValueError(f"turns are missing column(s) {', '.join(sorted(missing))}")

@@ -1,0 +1,596 @@
+"""Read transcripts from every format users have into one canonical table.
+
+Whatever the source (CSV, TSV, JSONL, Parquet, plain-text transcripts, WebVTT or SRT files from
+recording transcription), the result is a pandas DataFrame with the columns of
+``shared/labels.md``: ``session_id``, ``turn``, ``speaker`` (a canonical role), ``text`` and,
+where the file has them, ``label``, ``subtype``, ``start`` and ``end``. Other columns of a table
+are kept unchanged. When a speaker was mapped from a name, the name stays in ``speaker_name``.
+
+Every reader collects problems with their file and line instead of stopping at the first, so
+``rupture validate`` can list them all; :func:`read_transcripts` raises one
+:class:`~rupture_nlp.errors.TranscriptError` carrying the list.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import Problem, TranscriptError
+from .validation import check_frame
+
+__all__ = [
+    "READERS",
+    "expand_paths",
+    "iter_transcript_chunks",
+    "parse_speaker_map",
+    "read_file",
+    "read_transcripts",
+]
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".parquet"}
+TEXT_SUFFIXES = {".txt"}
+CUE_SUFFIXES = {".vtt", ".srt"}
+
+
+def parse_speaker_map(spec: str | None) -> dict[str, str]:
+    """Parse ``"Dr Lee=therapist,Sam=client"`` into a dict.
+
+    >>> parse_speaker_map("Dr Lee=therapist, Sam=client")
+    {'Dr Lee': 'therapist', 'Sam': 'client'}
+    """
+    if not spec:
+        return {}
+    mapping = {}
+    for item in spec.split(","):
+        if not item.strip():
+            continue
+        name, sep, role = item.partition("=")
+        if not sep or not name.strip() or not role.strip():
+            raise TranscriptError(
+                f"speaker map entry {item.strip()!r} is not NAME=ROLE "
+                "(example: 'Dr Lee=therapist,Sam=client')"
+            )
+        mapping[name.strip()] = role.strip()
+    return mapping
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Turn files, directories (searched recursively) and glob patterns into a sorted file list.
+
+    Directories contribute only files with a transcript extension; a path that matches nothing
+    is an error rather than a silently empty input.
+    """
+    found: list[Path] = []
+    known = TABLE_SUFFIXES | TEXT_SUFFIXES | CUE_SUFFIXES
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in known)
+        elif p.is_file():
+            found.append(p)
+        else:
+            matches = sorted(Path(m) for m in glob.glob(str(raw), recursive=True))
+            files = [m for m in matches if m.is_file()]
+            if not files:
+                raise TranscriptError(f"{raw}: no such file, directory or matching files")
+            found += files
+    seen: set[Path] = set()
+    unique = []
+    for f in found:
+        if f not in seen:
+            seen.add(f)
+            unique.append(f)
+    return unique
+
+
+def _decode(path: Path, data: bytes) -> tuple[str | None, list[Problem]]:
+    """Decode UTF-8 (a BOM is fine); report the line of the first bad byte otherwise."""
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return None, [
+            Problem(
+                str(path),
+                line,
+                f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            )
+        ]
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+def _rows_to_frame(rows: list[dict], lines: list[int]) -> tuple[pd.DataFrame, np.ndarray]:
+    df = pd.DataFrame(rows) if rows else pd.DataFrame()
+    return df, np.asarray(lines, dtype=np.int64)
+
+
+def _iter_delimited(path: Path, text_stream: io.TextIOBase, delimiter: str, chunk: int):
+    reader = csv.reader(text_stream, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise TranscriptError(Problem(str(path), 1, "empty file (no header row)")) from None
+    header = [h.strip() for h in header]
+    rows, lines = [], []
+    prev_end = reader.line_num
+    for record in reader:
+        start_line = prev_end + 1
+        prev_end = reader.line_num
+        if not record or (len(record) == 1 and not record[0].strip()):
+            continue
+        if len(record) != len(header):
+            raise TranscriptError(
+                Problem(
+                    str(path),
+                    start_line,
+                    f"has {len(record)} fields but the header has {len(header)} "
+                    "(an unquoted delimiter or quote inside the text?)",
+                )
+            )
+        rows.append(dict(zip(header, record, strict=True)))
+        lines.append(start_line)
+        if len(rows) >= chunk:
+            yield _rows_to_frame(rows, lines)
+            rows, lines = [], []
+    if rows or not lines:
+        yield _rows_to_frame(rows, lines) if rows else (pd.DataFrame(columns=header), np.array([]))
+
+
+def _iter_jsonl(path: Path, stream: io.TextIOBase, chunk: int):
+    rows, lines = [], []
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TranscriptError(
+                Problem(str(path), number, f"not valid JSON ({exc.msg})")
+            ) from None
+        if not isinstance(obj, dict):
+            raise TranscriptError(Problem(str(path), number, "each line must be a JSON object"))
+        rows.append({k: "" if v is None else v for k, v in obj.items()})
+        lines.append(number)
+        if len(rows) >= chunk:
+            yield _rows_to_frame(rows, lines)
+            rows, lines = [], []
+    if rows:
+        yield _rows_to_frame(rows, lines)
+
+
+def _iter_parquet(path: Path, chunk: int):
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise TranscriptError(
+            Problem(str(path), None, f"unreadable Parquet file ({exc})")
+        ) from None
+    offset = 0
+    for batch in pf.iter_batches(batch_size=chunk):
+        df = batch.to_pandas()
+        # rows are numbered from 1, as in a spreadsheet view of the table
+        yield df, np.arange(offset + 1, offset + 1 + len(df))
+        offset += len(df)
+
+
+def _open_text(path: Path):
+    return open(path, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _locate_bad_bytes(path: Path) -> Problem:
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return Problem(
+                    str(path),
+                    number,
+                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+                )
+    return Problem(str(path), None, "not UTF-8 text; save the file as UTF-8")
+
+
+def _iter_table(path: Path, chunk: int) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        yield from _iter_parquet(path, chunk)
+        return
+    try:
+        with _open_text(path) as stream:
+            if suffix == ".jsonl":
+                yield from _iter_jsonl(path, stream, chunk)
+            else:
+                yield from _iter_delimited(path, stream, "\t" if suffix == ".tsv" else ",", chunk)
+    except UnicodeDecodeError:
+        raise TranscriptError(_locate_bad_bytes(path)) from None
+    except csv.Error as exc:
+        raise TranscriptError(Problem(str(path), None, f"malformed CSV ({exc})")) from None
+
+
+# --- plain-text transcripts -----------------------------------------------------------------
+
+_TIME = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
+_TEXT_LINE = re.compile(
+    rf"^\s*(?:\[(?P<ts>{_TIME})\]\s*)?"
+    r"(?P<name>[A-Za-z][\w.'\- ]{0,29}?)\s*"
+    rf"(?:\[(?P<ts2>{_TIME})\]\s*)?:\s*(?P<text>.*)$"
+)
+
+
+def parse_time(value: str) -> float:
+    """Seconds from ``hh:mm:ss.mmm``, ``mm:ss`` or ``mm:ss,mmm``.
+
+    >>> parse_time("01:02:03.5")
+    3723.5
+    >>> parse_time("2:05")
+    125.0
+    """
+    parts = value.replace(",", ".").split(":")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def _looks_like_name(name: str) -> bool:
+    words = name.split()
+    return 0 < len(words) <= 3 and all(w[0].isupper() for w in words)
+
+
+def _speaker_of(name: str, speaker_map: dict[str, str]) -> str | None:
+    """The role for a name if it is a known alias or in the map, else None."""
+    from .labels import normalise_role
+
+    return normalise_role(name, speaker_map)
+
+
+def read_plain_text(path: Path, text: str, speaker_map: dict[str, str]):
+    """Parse a ``Therapist: ...`` / ``C: ...`` transcript; unprefixed lines continue a turn."""
+    rows: list[dict] = []
+    lines: list[int] = []
+    problems: list[Problem] = []
+    session = path.stem
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = _TEXT_LINE.match(line)
+        name = m.group("name").strip() if m else ""
+        role = _speaker_of(name, speaker_map) if m else None
+        if m and (role is not None or _looks_like_name(name)):
+            ts = m.group("ts") or m.group("ts2")
+            rows.append(
+                {
+                    "session_id": session,
+                    "turn": len(rows) + 1,
+                    "speaker": role or name,
+                    "speaker_name": name,
+                    "text": m.group("text").strip(),
+                    "start": parse_time(ts) if ts else np.nan,
+                }
+            )
+            lines.append(number)
+        elif rows:
+            rows[-1]["text"] = (rows[-1]["text"] + " " + line.strip()).strip()
+        else:
+            problems.append(
+                Problem(
+                    str(path),
+                    number,
+                    "text before the first speaker line (expected 'Therapist: ...')",
+                )
+            )
+    df = pd.DataFrame(
+        rows, columns=["session_id", "turn", "speaker", "speaker_name", "text", "start"]
+    )
+    _fill_ends(df)
+    if df["start"].isna().all():
+        df = df.drop(columns=["start", "end"])
+    return df, np.asarray(lines, dtype=np.int64), problems
+
+
+def _fill_ends(df: pd.DataFrame) -> None:
+    """A text transcript gives start times only: a turn ends where the next one starts."""
+    df["end"] = df["start"].shift(-1)
+
+
+# --- WebVTT and SRT ---------------------------------------------------------------------------
+
+_PREFIX = re.compile(
+    r"^\s*(?:\[(?P<b>[^\]]{1,30})\]|(?P<n>[A-Za-z][\w.'\- ]{0,29}?)\s*:)\s*(?P<t>.*)$", re.S
+)
+
+
+def _cue_speaker(text: str, voice: str | None, speaker_map) -> tuple[str | None, str]:
+    if voice:
+        return voice.strip(), text
+    m = _PREFIX.match(text)
+    if m:
+        name = (m.group("b") or m.group("n")).strip()
+        if _speaker_of(name, speaker_map) is not None or _looks_like_name(name):
+            return name, m.group("t")
+    return None, text
+
+
+def _timing_lines(text: str) -> list[int]:
+    return [i for i, line in enumerate(text.splitlines(), 1) if "-->" in line]
+
+
+def _read_cues(path: Path, text: str, speaker_map: dict[str, str]):
+    """Parse WebVTT/SRT cues with a well-kept library, then merge a speaker's consecutive cues.
+
+    Recognisers cut one speaker turn into many cues; a turn is what one speaker says until
+    another speaks, so consecutive cues of one speaker become one turn spanning their times.
+    """
+    problems: list[Problem] = []
+    cues: list[tuple[str | None, str, float, float]] = []
+    try:
+        if path.suffix.lower() == ".vtt":
+            import webvtt
+
+            for c in webvtt.from_buffer(io.StringIO(text)):
+                cues.append((c.voice, c.text, parse_time(c.start), parse_time(c.end)))
+        else:
+            import srt
+
+            for s in srt.parse(text):
+                cues.append((None, s.content, s.start.total_seconds(), s.end.total_seconds()))
+    except Exception as exc:  # both libraries raise their own error types for malformed files
+        return (
+            None,
+            None,
+            [
+                Problem(
+                    str(path),
+                    None,
+                    f"not a valid {path.suffix[1:].upper()} file ({type(exc).__name__}: {exc})",
+                )
+            ],
+        )
+    timing = _timing_lines(text)
+    rows: list[dict] = []
+    lines: list[int] = []
+    prev_start = -1.0
+    for k, (voice, body, start, end) in enumerate(cues):
+        line = timing[k] if k < len(timing) else None
+        # A cue that opens a turn is checked with the turn's times by check_frame; a cue merged
+        # into the turn before is checked here, or its times would vanish unseen.
+        cue_problems = []
+        if end < start:
+            cue_problems.append(
+                Problem(str(path), line, f"cue ends ({end:.3f}s) before it starts ({start:.3f}s)")
+            )
+        if start < prev_start:
+            cue_problems.append(
+                Problem(
+                    str(path),
+                    line,
+                    f"cue starts at {start:.3f}s, before the previous "
+                    f"cue ({prev_start:.3f}s): cue times out of order",
+                )
+            )
+        prev_start = max(prev_start, start)
+        name, body = _cue_speaker(" ".join(body.split()), voice, speaker_map)
+        if name is None:
+            if not rows:
+                problems.append(
+                    Problem(
+                        str(path),
+                        line,
+                        "first cue has no speaker (use '<v Name>' or a 'Name:' prefix)",
+                    )
+                )
+                continue
+            name = rows[-1]["speaker_name"]
+        if rows and rows[-1]["speaker_name"] == name:
+            problems += cue_problems
+            rows[-1]["text"] = (rows[-1]["text"] + " " + body).strip()
+            rows[-1]["end"] = max(rows[-1]["end"], end)
+            continue
+        role = _speaker_of(name, speaker_map)
+        rows.append(
+            {
+                "session_id": path.stem,
+                "turn": len(rows) + 1,
+                "speaker": role or name,
+                "speaker_name": name,
+                "text": body.strip(),
+                "start": start,
+                "end": end,
+            }
+        )
+        lines.append(line)
+    df = pd.DataFrame(
+        rows, columns=["session_id", "turn", "speaker", "speaker_name", "text", "start", "end"]
+    )
+    return df, np.asarray(lines, dtype=object), problems
+
+
+# --- entry points -----------------------------------------------------------------------------
+
+
+def _normalise_table(df: pd.DataFrame, speaker_map: dict[str, str]) -> pd.DataFrame:
+    """Map speakers to roles (keeping names) and give the canonical columns their types."""
+    from .labels import normalise_role
+
+    df = df.copy()
+    if "speaker" in df.columns:
+        raw = df["speaker"].astype(str)
+        roles = {s: normalise_role(s, speaker_map) for s in raw.unique()}
+        mapped = raw.map(lambda s: roles[s] or s)
+        if speaker_map and (mapped != raw).any() and "speaker_name" not in df.columns:
+            df["speaker_name"] = raw
+        df["speaker"] = mapped
+    for col in ("session_id", "text", "label", "subtype"):
+        if col in df.columns:
+            df[col] = df[col].astype(str).where(df[col].notna(), "")
+    for col in ("label", "subtype"):
+        if col in df.columns:
+            df[col] = df[col].str.strip()
+    return df
+
+
+def _finish(
+    df: pd.DataFrame,
+    path: Path,
+    lines: np.ndarray,
+    problems: list[Problem],
+    speaker_map: dict[str, str],
+) -> tuple[pd.DataFrame, list[Problem]]:
+    if df is None:
+        return pd.DataFrame(), problems
+    df = _normalise_table(df, speaker_map)
+    df, more = check_frame(df, str(path), lines)
+    return df, problems + more
+
+
+READERS = {
+    ".csv": "table",
+    ".tsv": "table",
+    ".jsonl": "table",
+    ".parquet": "table",
+    ".txt": "plain text transcript",
+    ".vtt": "WebVTT",
+    ".srt": "SRT",
+}
+
+
+def _iter_file(path: Path, speaker_map: dict[str, str], chunk: int):
+    """Yield ``(frame, problems)`` pieces of one file; tables stream, transcripts come whole."""
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise TranscriptError(
+            Problem(
+                str(path),
+                None,
+                f"unknown file type {suffix or '(none)'}; "
+                f"expected one of {', '.join(sorted(READERS))}",
+            )
+        )
+    try:
+        if suffix in TABLE_SUFFIXES:
+            for df, lines in _iter_table(path, chunk):
+                yield _finish(df, path, lines, [], speaker_map)
+            return
+        text, problems = _decode(path, path.read_bytes())
+    except OSError as exc:
+        raise TranscriptError(
+            Problem(str(path), None, f"cannot read file ({exc.strerror})")
+        ) from None
+    if text is None:
+        yield pd.DataFrame(), problems
+        return
+    reader = read_plain_text if suffix in TEXT_SUFFIXES else _read_cues
+    df, lines, parse_problems = reader(path, text, speaker_map)
+    yield _finish(df, path, lines, problems + parse_problems, speaker_map)
+
+
+def read_file(path: str | Path, speaker_map: dict[str, str] | None = None):
+    """Read one file; return ``(frame, problems)`` without raising for content problems.
+
+    Problems that make the rest of the file unreadable (a malformed row, bad bytes) are
+    returned as the only problem with an empty frame.
+    """
+    path = Path(path)
+    frames, problems = [], []
+    try:
+        for df, probs in _iter_file(path, speaker_map or {}, chunk=1_000_000):
+            frames.append(df)
+            problems += probs
+    except TranscriptError as exc:
+        return pd.DataFrame(), problems + exc.problems
+    frames = [f for f in frames if len(f.columns)]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(frames) > 1:
+        _df, more = check_frame(df, str(path), None, order_only=True)
+        problems += [p for p in more if "continues here" in p.message]
+    problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    return df, problems
+
+
+def read_transcripts(paths, speaker_map: dict[str, str] | None = None) -> pd.DataFrame:
+    """Read files, directories or globs of any supported format into one canonical DataFrame.
+
+    Raises :class:`TranscriptError` listing every problem found, so nothing half-valid reaches
+    a model. Session ids must be unique across files.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "s1.txt").write_text("Therapist: How was the week?\\nClient: Fine.\\n")
+    >>> read_transcripts([d])[["session_id", "turn", "speaker", "text"]].values.tolist()
+    [['s1', 1, 'therapist', 'How was the week?'], ['s1', 2, 'client', 'Fine.']]
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    frames, problems = [], []
+    owner: dict[str, Path] = {}
+    for path in expand_paths(paths):
+        df, probs = read_file(path, speaker_map)
+        problems += probs
+        if len(df) and "session_id" in df.columns:
+            for sid in df["session_id"].unique():
+                if sid in owner and owner[sid] != path:
+                    problems.append(
+                        Problem(
+                            str(path),
+                            None,
+                            f"session {sid!r} also appears in "
+                            f"{owner[sid]}; session ids must be unique",
+                        )
+                    )
+                owner.setdefault(sid, path)
+        frames.append(df)
+    if problems:
+        raise TranscriptError(problems)
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        raise TranscriptError("no turns found in the given paths")
+    return pd.concat(frames, ignore_index=True)
+
+
+def iter_transcript_chunks(
+    paths, speaker_map: dict[str, str] | None = None, chunk_turns: int = 20_000
+) -> Iterator[pd.DataFrame]:
+    """Yield canonical frames of whole sessions, about ``chunk_turns`` turns each.
+
+    Large tables are read piece by piece so memory stays flat however long the input is; a
+    session cut by a piece boundary is held back and completed from the next piece, because the
+    model's context features need every turn of a session together.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    speaker_map = speaker_map or {}
+    pending: pd.DataFrame | None = None
+    for path in expand_paths(paths):
+        for df, problems in _iter_file(Path(path), speaker_map, chunk_turns):
+            if problems:
+                raise TranscriptError(problems)
+            if not len(df):
+                continue
+            if pending is not None and len(pending):
+                df = pd.concat([pending, df], ignore_index=True)
+            last = df["session_id"].iloc[-1]
+            tail = df["session_id"].to_numpy() == last
+            if tail.all():
+                pending = df
+                continue
+            pending = df[tail]
+            yield df[~tail].reset_index(drop=True)
+        if pending is not None and len(pending):
+            yield pending.reset_index(drop=True)
+        pending = None

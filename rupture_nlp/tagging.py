@@ -1,0 +1,77 @@
+"""Tag transcripts with a model, streaming so that memory stays flat on large archives."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ModelError
+from .model import predict
+from .modelio import load_model
+from .readers import iter_transcript_chunks
+from .writers import TableWriter, check_output
+
+__all__ = ["DEFAULT_MODEL_NAME", "default_model_path", "iter_tagged", "resolve_model", "tag_files"]
+
+DEFAULT_MODEL_NAME = "rupture-default.joblib"
+
+
+def default_model_path() -> Path:
+    """Where the default model lives: ``$RUPTURE_MODEL``, else ``models/`` of the checkout.
+
+    The checkout is found from the current folder first, then from the package's own location
+    (an editable install inside the repository).
+    """
+    env = os.environ.get("RUPTURE_MODEL")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "models" / DEFAULT_MODEL_NAME
+    if here.exists():
+        return here
+    return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
+
+
+def resolve_model(model=None):
+    """Load ``model`` (a path), or the default model; pass through an already fitted pipeline.
+
+    Returns ``(model, metadata)``; metadata is ``{}`` for an in-memory model.
+    """
+    if model is not None and not isinstance(model, (str, Path)):
+        return model, {}
+    path = Path(model) if model is not None else default_model_path()
+    if model is None and not path.exists():
+        raise ModelError(
+            f"no default model at {path}; build it with 'make model' (or pass "
+            "--model MODEL, or set RUPTURE_MODEL)"
+        )
+    return load_model(path)
+
+
+def iter_tagged(
+    paths, model=None, speaker_map=None, chunk_turns: int = 20_000
+) -> Iterator[pd.DataFrame]:
+    """Yield tagged chunks of whole sessions: input columns plus prediction columns."""
+    fitted, _meta = resolve_model(model)
+    for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns):
+        yield predict(fitted, chunk)
+
+
+def tag_files(
+    paths, out, model=None, speaker_map=None, chunk_turns: int = 20_000, progress=None
+) -> int:
+    """Tag every turn of ``paths`` and write the result to ``out``; return the turn count.
+
+    Nothing is written unless every chunk is tagged: the output is renamed into place at the end.
+    """
+    check_output(out, paths)
+    n = 0
+    with TableWriter(out) as writer:
+        for tagged in iter_tagged(paths, model, speaker_map, chunk_turns):
+            writer.write(tagged)
+            n += len(tagged)
+            if progress:
+                progress(len(tagged))
+    return n

@@ -1,0 +1,152 @@
+"""The checks every transcript passes before any command uses it.
+
+One function, :func:`check_frame`, so that ``rupture validate`` and every other command apply
+the same rules and report them the same way: file, line (or row) and what is wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import Problem
+from .labels import LABELS, SPEAKER_ROLES, SUBTYPES
+
+__all__ = ["REQUIRED_COLUMNS", "check_frame"]
+
+REQUIRED_COLUMNS = ("session_id", "turn", "speaker", "text")
+_MAX_PER_CHECK = 50  # a broken column would otherwise drown the report in identical lines
+
+
+def _where(lines, i: int):
+    if lines is None or i >= len(lines):
+        return None
+    value = lines[i]
+    return None if value is None else int(value)
+
+
+def check_frame(df: pd.DataFrame, path: str, lines=None, order_only: bool = False):
+    """Check a freshly read table; return it with typed columns, and the problems found.
+
+    ``lines[i]`` is the file line (or row) of ``df.iloc[i]``. ``turn`` becomes an integer and
+    ``start``/``end`` floats where they parse; rows that do not parse are reported, not dropped.
+    """
+    problems: list[Problem] = []
+
+    def add(mask, message) -> None:
+        for i in np.flatnonzero(np.asarray(mask))[:_MAX_PER_CHECK]:
+            msg = message(i) if callable(message) else message
+            problems.append(Problem(path, _where(lines, i), msg))
+
+    if df.empty and not len(df.columns):
+        return df, problems
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        problems.append(
+            Problem(
+                path,
+                1 if lines is not None else None,
+                f"missing required column{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} (has: {', '.join(map(str, df.columns))})",
+            )
+        )
+        return df, problems
+    df = df.copy() if not order_only else df
+
+    if not order_only:
+        turn_raw = df["turn"]
+        turn = pd.to_numeric(turn_raw.astype(str).str.strip(), errors="coerce")
+        bad_turn = turn.isna() | (turn != turn.round())
+        add(bad_turn, lambda i: f"turn {turn_raw.iloc[i]!r} is not an integer")
+        df["turn"] = turn.where(~bad_turn, -1).astype(np.int64)
+
+        text = df["text"].astype(str)
+        add(text.str.strip() == "", "empty text")
+
+        speakers = df["speaker"].astype(str)
+        add(
+            ~speakers.isin(SPEAKER_ROLES),
+            lambda i: (
+                f"unknown speaker {speakers.iloc[i]!r}; expected therapist, client or client2..client9 "
+                f"(map names with --speaker-map '{speakers.iloc[i]}=client')"
+            ),
+        )
+        add(df["session_id"].astype(str).str.strip() == "", "empty session_id")
+
+        if "label" in df.columns:
+            label = df["label"]
+            add(
+                ~label.isin(LABELS + ("",)),
+                lambda i: f"unknown label {label.iloc[i]!r}; expected one of {', '.join(LABELS)}",
+            )
+        if "subtype" in df.columns:
+            sub = df["subtype"]
+            known = sub.isin(tuple(SUBTYPES) + ("",))
+            add(
+                ~known,
+                lambda i: (
+                    f"unknown subtype {sub.iloc[i]!r}; expected a 3RS code such as W2, C1 or R3"
+                ),
+            )
+            if "label" in df.columns:
+                owner = sub.map(lambda s: SUBTYPES[s][0] if s in SUBTYPES else "")
+                wrong = known & (sub != "") & (owner != df["label"])
+                add(
+                    wrong,
+                    lambda i: (
+                        f"subtype {sub.iloc[i]} belongs to {owner.iloc[i]}, not to "
+                        f"label {df['label'].iloc[i]!r}"
+                    ),
+                )
+
+        for col in ("start", "end"):
+            if col in df.columns:
+                raw = df[col]
+                blank = raw.isna() | (raw.astype(str).str.strip() == "")
+                num = pd.to_numeric(raw.where(~blank), errors="coerce")
+                add(
+                    ~blank & num.isna(),
+                    lambda i, c=col, r=raw: f"{c} {r.iloc[i]!r} is not a number of seconds",
+                )
+                df[col] = num.astype(float)
+        if "start" in df.columns and "end" in df.columns:
+            add(
+                df["end"] < df["start"],
+                lambda i: f"end {df['end'].iloc[i]} is before start {df['start'].iloc[i]}",
+            )
+
+    # order within each session: turns strictly ascending, start times not going backwards
+    sid = df["session_id"].to_numpy()
+    same = np.r_[False, sid[1:] == sid[:-1]]
+    turn = df["turn"].to_numpy()
+    prev_turn = np.r_[0, turn[:-1]]
+    add(
+        same & (turn == prev_turn) & (turn >= 0),
+        lambda i: f"turn {turn[i]} is duplicated in session {sid[i]!r}",
+    )
+    add(
+        same & (turn < prev_turn) & (turn >= 0),
+        lambda i: (
+            f"turn {turn[i]} comes after turn "
+            f"{prev_turn[i]} in session {sid[i]!r}; turns must ascend"
+        ),
+    )
+    if "start" in df.columns:
+        start = df["start"].to_numpy(dtype=float)
+        prev = np.r_[np.nan, start[:-1]]
+        add(
+            same & (start < prev),
+            lambda i: (
+                f"start {start[i]:.3f}s is before the previous turn's "
+                f"start {prev[i]:.3f}s in session {sid[i]!r}: times out of order"
+            ),
+        )
+    seen_later = pd.Series(sid).duplicated() & ~pd.Series(same)
+    add(
+        seen_later,
+        lambda i: (
+            f"session {sid[i]!r} continues here after other sessions; keep each "
+            "session's turns together"
+        ),
+    )
+    return df, problems

@@ -1,0 +1,175 @@
+"""Write tables by extension (CSV, TSV, JSONL, Parquet, ``-`` for CSV on stdout), atomically.
+
+Output goes to a temporary file in the target's folder and is renamed into place only when it
+is complete, so a failure never leaves half a file; an output path that is also an input is
+refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import TranscriptError
+
+__all__ = [
+    "OUTPUT_SUFFIXES",
+    "TableWriter",
+    "atomic_path",
+    "check_output",
+    "write_table",
+    "write_text",
+]
+
+OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
+
+
+def check_output(out: str | Path, inputs: Iterable[str | Path] = ()) -> None:
+    """Refuse an unknown output type, or an output that would overwrite an input."""
+    if str(out) == "-":
+        return
+    out = Path(out)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES and out.suffix.lower() != ".html":
+        raise TranscriptError(
+            f"{out}: unknown output type {out.suffix or '(none)'}; use one of "
+            f"{', '.join(OUTPUT_SUFFIXES)} or '-' for CSV on stdout"
+        )
+    resolved = out.resolve()
+    for p in inputs:
+        if Path(p).resolve() == resolved:
+            raise TranscriptError(
+                f"{out}: output would overwrite an input file; choose another name"
+            )
+        if (
+            Path(p).is_dir()
+            and Path(p).resolve() in resolved.parents
+            and out.suffix.lower() in OUTPUT_SUFFIXES
+            and out.exists()
+        ):
+            raise TranscriptError(
+                f"{out}: output inside an input folder already exists and would "
+                "be read as input next time; choose a path outside it"
+            )
+
+
+@contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside ``path``; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs should look like any new file
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _quoting(df: pd.DataFrame) -> int:
+    """Quote every text field when one holds a carriage return.
+
+    The csv module quotes only the characters of its line terminator; a lone ``\r`` in an
+    unquoted field would read back as a line break.
+    """
+    for col in df.columns:
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+            if df[col].astype(str).str.contains("\r", regex=False).any():
+                return csv.QUOTE_NONNUMERIC
+    return csv.QUOTE_MINIMAL
+
+
+class TableWriter:
+    """Append DataFrame chunks to one output table, committed by :meth:`close`.
+
+    Used as a context manager; if the block raises, the temporary file is removed and the
+    target is left as it was.
+    """
+
+    def __init__(self, out: str | Path):
+        self.out = str(out)
+        self._tmp = None
+        self._ctx = None
+        self._stream = None
+        self._parquet = None
+        self._header = True
+
+    def __enter__(self):
+        if self.out != "-":
+            self._ctx = atomic_path(self.out)
+            self._tmp = self._ctx.__enter__()
+        return self
+
+    def write(self, df: pd.DataFrame) -> None:
+        suffix = ".csv" if self.out == "-" else Path(self.out).suffix.lower()
+        if suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
+            self._parquet.write_table(table.cast(self._parquet.schema))
+            return
+        if self._stream is None:
+            self._stream = (
+                sys.stdout
+                if self.out == "-"
+                else open(  # noqa: SIM115
+                    self._tmp, "w", encoding="utf-8", newline=""
+                )
+            )
+        if suffix == ".jsonl":
+            text = df.to_json(orient="records", lines=True, force_ascii=False)
+            self._stream.write(text if text.endswith("\n") or not text else text + "\n")
+        else:
+            sep = "\t" if suffix == ".tsv" else ","
+            df.to_csv(
+                self._stream,
+                index=False,
+                header=self._header,
+                sep=sep,
+                lineterminator="\n",
+                quoting=_quoting(df),
+            )
+        self._header = False
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._stream is not None and self._stream is not sys.stdout:
+            self._stream.close()
+        if self._ctx is not None:
+            self._ctx.__exit__(exc_type, exc, tb)
+        return False
+
+
+def write_table(df: pd.DataFrame, out: str | Path) -> None:
+    """Write one DataFrame to ``out`` by its extension, atomically.
+
+    >>> import tempfile, pathlib, pandas as pd
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.jsonl"
+    >>> write_table(pd.DataFrame({"a": [1, 2]}), p)
+    >>> p.read_text()
+    '{"a":1}\\n{"a":2}\\n'
+    """
+    check_output(out)
+    with TableWriter(out) as w:
+        w.write(df)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text file (a report) atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)

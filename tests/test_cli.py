@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import socket
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from rupture_nlp.cli import cli
+from rupture_nlp.readers import read_transcripts
+
+PRED = ["predicted_label", "p_withdrawal", "p_confrontation", "p_repair", "p_none"]
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_every_command_has_help_with_examples(runner):
+    for name, _command in cli.commands.items():
+        result = runner.invoke(cli, [name, "--help"], catch_exceptions=False)
+        assert result.exit_code == 0
+        assert "Examples:" in result.output and f"rupture {name}" in result.output, name
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_tag_keeps_input_columns_and_adds_predictions(
+    runner, tmp_path, mini_model, mini_csv, suffix
+):
+    out = tmp_path / f"tagged{suffix}"
+    result = runner.invoke(
+        cli, ["tag", mini_csv, "--model", str(mini_model), "-o", str(out)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    tagged = read_transcripts(out)
+    source = read_transcripts(mini_csv)
+    assert list(tagged.columns) == list(source.columns) + PRED
+    pd.testing.assert_frame_equal(tagged[source.columns], source, check_dtype=False)
+    assert set(tagged["predicted_label"]) <= {"withdrawal", "confrontation", "repair", "none"}
+
+
+def test_tag_to_stdout_and_from_vtt_with_speaker_map(runner, files, mini_model):
+    result = runner.invoke(
+        cli,
+        [
+            "tag",
+            str(files / "lee_sam.vtt"),
+            "--model",
+            str(mini_model),
+            "--speaker-map",
+            "Dr Lee=therapist,Sam=client",
+            "-o",
+            "-",
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0
+    header = result.stdout.splitlines()[0].split(",")
+    assert header[:4] == ["session_id", "turn", "speaker", "speaker_name"] and header[-5:] == PRED
+    assert len(result.stdout.splitlines()) == 5
+
+
+def test_tag_refuses_to_overwrite_its_input_and_leaves_no_partial_output(
+    runner, tmp_path, mini_model, files
+):
+    src = files / "table.tsv"
+    before = src.read_bytes()
+    result = runner.invoke(cli, ["tag", str(src), "--model", str(mini_model), "-o", str(src)])
+    assert result.exit_code == 1
+    assert (
+        result.output.strip()
+        == f"Error: {src}: output would overwrite an input file; choose another name"
+    )
+    assert src.read_bytes() == before
+    bad = tmp_path / "bad.csv"
+    bad.write_text("session_id,turn,speaker,text\ns,1,client,Hi\ns,2,visitor,Hello\n")
+    out = tmp_path / "out.csv"
+    result = runner.invoke(cli, ["tag", str(bad), "--model", str(mini_model), "-o", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith(f"Error: {bad}:3: unknown speaker 'visitor'")
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "files"]
+
+
+def test_missing_default_model_says_how_to_build_it(runner, tmp_path, mini_csv, monkeypatch):
+    monkeypatch.setenv("RUPTURE_MODEL", str(tmp_path / "none.joblib"))
+    result = runner.invoke(cli, ["tag", mini_csv, "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1
+    assert "make model" in result.output
+
+
+def test_train_then_evaluate(runner, tmp_path, mini_csv):
+    model = tmp_path / "m.joblib"
+    result = runner.invoke(
+        cli,
+        ["train", mini_csv, "-o", str(model), "--cv", "0", "--seed", "7"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m.json").exists()
+    metrics = tmp_path / "metrics.json"
+    result = runner.invoke(
+        cli,
+        ["evaluate", mini_csv, "--model", str(model), "--json", str(metrics)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0
+    assert "marker macro-F1" in result.output and "unrepaired episodes" in result.output
+    import json
+
+    data = json.loads(metrics.read_text())
+    assert data["turns"]["n_turns"] == 62 and "episodes" in data
+
+
+def test_evaluate_cv_without_a_model(runner, mini_csv):
+    result = runner.invoke(cli, ["evaluate", mini_csv, "--cv", "3"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("3-fold cross-validation grouped by session")
+
+
+def test_no_network_connection_is_opened(runner, tmp_path, mini_csv, monkeypatch):
+    """Transcripts are clinical data: train, tag and evaluate with sockets made unusable."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("rupture-nlp tried to open a network connection")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    model = tmp_path / "m.joblib"
+    for args in (
+        ["train", mini_csv, "-o", str(model), "--cv", "2"],
+        ["tag", mini_csv, "--model", str(model), "-o", str(tmp_path / "t.jsonl")],
+        ["evaluate", mini_csv, "--model", str(model)],
+    ):
+        result = runner.invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from rupture_nlp.cues import CUE_NAMES
+from rupture_nlp.features import ContextFeatures
+from rupture_nlp.preprocess import TurnEncoder, build_nlp
+
+
+def turns(*texts, speakers=None):
+    speakers = speakers or ["therapist", "client"] * len(texts)
+    return pd.DataFrame(
+        {
+            "session_id": "s",
+            "turn": range(1, len(texts) + 1),
+            "speaker": speakers[: len(texts)],
+            "text": list(texts),
+        }
+    )
+
+
+def cue(enc, i, name):
+    return float(enc.cues[i, CUE_NAMES.index(name)])
+
+
+def test_default_pipeline_is_offline_blank_english_with_lemmas():
+    nlp = build_nlp()
+    assert nlp.pipe_names == ["sentencizer", "lemmatizer"]
+    assert [t.lemma_ for t in nlp("the sessions went badly")][:3] == ["the", "session", "go"]
+
+
+def test_lemmas_are_case_normalised_before_lookup():
+    enc = TurnEncoder().fit_transform(turns("You WENT. Sorry!", "you went. sorry!"))
+    first = enc.lemmas[enc.offsets[0] : enc.offsets[1]]
+    second = enc.lemmas[enc.offsets[1] : enc.offsets[2]]
+    assert first.tolist() == second.tolist()
+    assert enc.strings[int(first[1])] == "go"
+
+
+def test_cues_count_what_coders_look_at():
+    enc = TurnEncoder().fit_transform(
+        turns(
+            "Fine.",
+            "No, I don't think you listen. You never do!",
+            "(laughs) yeah, whatever you think... [pause]",
+            "I'm sorry, I think we got off track there?",
+        )
+    )
+    assert cue(enc, 0, "minimal") == 1 and cue(enc, 0, "agreement") > 0
+    assert cue(enc, 1, "negation") == pytest.approx(np.log1p(3))  # no, n't, never
+    assert cue(enc, 1, "second_person") == pytest.approx(np.log1p(2))
+    assert cue(enc, 1, "exclamation") > 0 and cue(enc, 1, "minimal") == 0
+    assert cue(enc, 2, "laughter") > 0 and cue(enc, 2, "pause") > 0 and cue(enc, 2, "hedge") > 0
+    assert cue(enc, 3, "apology") > 0 and cue(enc, 3, "we") > 0 and cue(enc, 3, "question") > 0
+
+
+def test_empty_and_odd_texts_do_not_break_the_encoder():
+    enc = TurnEncoder().fit_transform(turns("", "   ", "…", "mm-hmm"))
+    assert len(enc) == 4 and enc.cues.shape == (4, len(CUE_NAMES))
+    assert cue(enc, 3, "backchannel") > 0
+
+
+def test_encoder_clones_pickles_and_keeps_params():
+    enc = TurnEncoder(batch_size=64)
+    assert clone(enc).get_params() == {"batch_size": 64, "n_process": 1, "spacy_model": None}
+    enc.fit_transform(turns("Hello."))
+    restored = pickle.loads(pickle.dumps(enc))
+    assert "_nlp" not in restored.__dict__
+    a = restored.transform(turns("Whatever you think."))
+    b = enc.transform(turns("Whatever you think."))
+    assert a.lemmas.tolist() == b.lemmas.tolist()
+
+
+def test_context_features_see_the_previous_turn():
+    """The same 'Fine.' gets different features after an interpretation and after a question."""
+    df = pd.DataFrame(
+        {
+            "session_id": ["a", "a", "b", "b"],
+            "turn": [1, 2, 1, 2],
+            "speaker": ["therapist", "client"] * 2,
+            "text": [
+                "What came up for you when I said that about your father?",
+                "Fine.",
+                "How old is he?",
+                "Fine.",
+            ],
+        }
+    )
+    enc = TurnEncoder().fit_transform(df)
+    feats = ContextFeatures(min_df=1).fit(enc)
+    X = feats.transform(enc).toarray()
+    assert X.shape == (4, feats.n_features_out_)
+    assert not np.allclose(X[1], X[3])
+    # the previous-turn block of a session's first turn is empty: context stops at sessions
+    n_words = len(feats.word_columns_)
+    n_chars = len(feats.char_columns_)
+    prev_block = slice(n_words + n_chars, 2 * n_words + n_chars)
+    assert not X[2, prev_block].any() and X[3, prev_block].any()

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rupture_nlp.errors import TranscriptError
+from rupture_nlp.readers import (
+    expand_paths,
+    iter_transcript_chunks,
+    parse_speaker_map,
+    read_file,
+    read_transcripts,
+)
+from rupture_nlp.writers import write_table
+
+LEE_SAM = {"Dr Lee": "therapist", "Sam": "client"}
+
+
+def test_webvtt_voices_merge_cues_of_one_speaker(files):
+    df = read_transcripts(files / "lee_sam.vtt", LEE_SAM)
+    assert df["speaker"].tolist() == ["therapist", "client", "therapist", "client"]
+    assert df["speaker_name"].tolist() == ["Dr Lee", "Sam", "Dr Lee", "Sam"]
+    assert df["text"].iloc[0] == (
+        "Hi Sam. Last time we ended on your sister's visit. How did that go in the end?"
+    )
+    assert df[["start", "end"]].iloc[0].tolist() == [1.2, 6.5]
+    assert df["end"].iloc[-1] == pytest.approx(62.48)
+    assert set(df["session_id"]) == {"lee_sam"}
+
+
+def test_srt_name_prefix_and_unprefixed_cue_continue_the_speaker(files):
+    df = read_transcripts(files / "lee_sam.srt", LEE_SAM)
+    vtt = read_transcripts(files / "lee_sam.vtt", LEE_SAM)
+    pd.testing.assert_frame_equal(df, vtt)
+
+
+def test_unknown_speaker_in_vtt_says_how_to_map_it(files):
+    df, problems = read_file(files / "lee_sam.vtt")
+    assert [p.line for p in problems] == [6, 14, 18, 21]
+    assert "unknown speaker 'Dr Lee'" in problems[0].message
+    assert "--speaker-map 'Dr Lee=client'" in problems[0].message
+
+
+def test_plain_text_prefixes_continuations_and_timestamps(files):
+    df = read_transcripts(files / "intake_07.txt")
+    assert df["speaker"].tolist() == ["therapist", "client", "therapist", "client", "therapist"]
+    assert (
+        df["text"].iloc[0]
+        == "So, we said we'd look at the thought record first. How did that go this week?"
+    )
+    assert df["text"].iloc[3].endswith("like homework I'm failing.")
+    assert df["start"].tolist() == [3, 9, 14, 16, 62]
+    assert df["end"].iloc[:4].tolist() == [9, 14, 16, 62]
+    assert pd.isna(df["end"].iloc[4])
+
+
+def test_plain_text_without_times_has_no_time_columns(tmp_path):
+    p = tmp_path / "s.txt"
+    p.write_text("Counsellor: How are you?\nPatient: Grand.\n", encoding="utf-8")
+    df = read_transcripts(p)
+    assert "start" not in df.columns
+    assert df["speaker"].tolist() == ["therapist", "client"]
+
+
+def test_text_before_first_speaker_is_reported(tmp_path):
+    p = tmp_path / "s.txt"
+    p.write_text("recorded on Tuesday\nTherapist: Hello.\n", encoding="utf-8")
+    _, problems = read_file(p)
+    assert [(p.line, p.message) for p in problems] == [
+        (1, "text before the first speaker line (expected 'Therapist: ...')")
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_tables_round_trip_and_keep_extra_columns(tmp_path, mini_df, suffix):
+    df = mini_df.head(20).copy()
+    df["meta.coder"] = "JB"
+    path = tmp_path / f"corpus{suffix}"
+    write_table(df, path)
+    back = read_transcripts(path)
+    assert back["text"].tolist() == df["text"].tolist()
+    assert back["turn"].tolist() == df["turn"].tolist()
+    assert back["meta.coder"].tolist() == ["JB"] * 20
+    assert back["start"].iloc[0] == 0.0
+
+
+def test_bom_is_fine_and_bad_bytes_are_located(tmp_path):
+    good = tmp_path / "bom.csv"
+    good.write_bytes("\ufeffsession_id,turn,speaker,text\ns,1,client,Hi\n".encode())
+    assert read_transcripts(good)["session_id"].tolist() == ["s"]
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes(b"session_id,turn,speaker,text\ns,1,client,Hi\ns,2,therapist,caf\xe9\n")
+    _, problems = read_file(bad)
+    assert [(p.line, p.message) for p in problems] == [
+        (3, "not UTF-8 text (byte 0xe9); save the file as UTF-8")
+    ]
+
+
+def test_directories_and_globs_expand_to_transcript_files(files):
+    (files / "notes.md").write_text("not a transcript")
+    names = [p.name for p in expand_paths([files])]
+    assert names == ["intake_07.txt", "lee_sam.srt", "lee_sam.vtt", "table.tsv"]
+    assert [p.name for p in expand_paths([str(files / "*.vtt")])] == ["lee_sam.vtt"]
+    with pytest.raises(TranscriptError, match="no such file"):
+        expand_paths([str(files / "*.nothing")])
+
+
+def test_same_session_id_in_two_files_is_an_error(files):
+    with pytest.raises(TranscriptError, match="session 'lee_sam' also appears in"):
+        read_transcripts([files / "lee_sam.vtt", files / "lee_sam.srt"], LEE_SAM)
+
+
+def test_speaker_map_parsing():
+    assert parse_speaker_map("A=client, Dr B = therapist") == {"A": "client", "Dr B": "therapist"}
+    with pytest.raises(TranscriptError, match="is not NAME=ROLE"):
+        parse_speaker_map("Dr B therapist")
+
+
+def test_chunks_never_split_a_session(tmp_path, mini_df):
+    path = tmp_path / "c.csv"
+    write_table(mini_df, path)
+    chunks = list(iter_transcript_chunks(path, chunk_turns=7))
+    assert sum(len(c) for c in chunks) == len(mini_df)
+    seen = [sid for c in chunks for sid in c["session_id"].unique()]
+    assert len(seen) == len(set(seen)), "a session was split across chunks"
+
+
+def test_jsonl_reports_bad_json_with_line(tmp_path):
+    p = tmp_path / "x.jsonl"
+    row = {"session_id": "s", "turn": 1, "speaker": "client", "text": "Hi"}
+    p.write_text(json.dumps(row) + "\n{not json\n", encoding="utf-8")
+    _, problems = read_file(p)
+    assert problems[0].line == 2 and problems[0].message.startswith("not valid JSON")
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.binary(max_size=400),
+    suffix=st.sampled_from([".csv", ".tsv", ".jsonl", ".txt", ".vtt", ".srt", ".parquet"]),
+)
+def test_arbitrary_bytes_never_escape_as_unhandled_errors(tmp_path, data, suffix):
+    p = tmp_path / f"fuzz{suffix}"
+    p.write_bytes(data)
+    df, problems = read_file(p)
+    assert isinstance(df, pd.DataFrame)
+    assert all(pr.path == str(p) for pr in problems)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(max_size=300), suffix=st.sampled_from([".txt", ".vtt", ".srt", ".csv"]))
+def test_arbitrary_text_never_escapes(tmp_path, text, suffix):
+    p = tmp_path / f"fuzz{suffix}"
+    p.write_text(text, encoding="utf-8")
+    df, _problems = read_file(p)
+    assert isinstance(df, pd.DataFrame)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    texts=st.lists(
+        st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=60).filter(
+            str.strip
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_csv_round_trip_preserves_any_text(tmp_path, texts):
+    df = pd.DataFrame(
+        {"session_id": "s", "turn": range(1, len(texts) + 1), "speaker": "client", "text": texts}
+    )
+    path = tmp_path / "rt.csv"
+    write_table(df, path)
+    assert read_transcripts(path)["text"].tolist() == texts

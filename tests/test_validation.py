@@ -1,0 +1,126 @@
+"""Every validation rule, through the library and through ``rupture validate``."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from rupture_nlp.cli import cli
+from rupture_nlp.readers import read_file
+
+HEADER = "session_id,turn,speaker,text,label,subtype,start,end\n"
+
+CASES = [
+    ("s,1,client,,none,,,\n", "empty text"),
+    (
+        "s,1,client,Hi,angry,,,\n",
+        "unknown label 'angry'; expected one of withdrawal, confrontation, repair, none",
+    ),
+    (
+        "s,1,client,Hi,withdrawal,W9,,\n",
+        "unknown subtype 'W9'; expected a 3RS code such as W2, C1 or R3",
+    ),
+    (
+        "s,1,client,Hi,withdrawal,C1,,\n",
+        "subtype C1 belongs to confrontation, not to label 'withdrawal'",
+    ),
+    ("s,three,client,Hi,none,,,\n", "turn 'three' is not an integer"),
+    ("s,1.5,client,Hi,none,,,\n", "turn '1.5' is not an integer"),
+    (
+        "s,1,nurse,Hi,none,,,\n",
+        "unknown speaker 'nurse'; expected therapist, client or client2..client9 "
+        "(map names with --speaker-map 'nurse=client')",
+    ),
+    ("s,1,client,Hi,none,,abc,\n", "start 'abc' is not a number of seconds"),
+    ("s,1,client,Hi,none,,5,4\n", "end 4.0 is before start 5.0"),
+]
+
+
+@pytest.mark.parametrize(("row", "message"), CASES)
+def test_each_rule_reports_file_line_and_reason(tmp_path, row, message):
+    p = tmp_path / "c.csv"
+    p.write_text(HEADER + "s,0,therapist,Hello.,none,,0,1\n" + row, encoding="utf-8")
+    _, problems = read_file(p)
+    assert [(pr.line, pr.message) for pr in problems] == [(3, message)]
+
+
+def test_order_rules(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text(
+        HEADER + "s,2,therapist,a,none,,0,1\ns,2,client,b,none,,1,2\ns,1,client,c,none,,3,4\n"
+        "s,3,client,d,none,,2,3\nt,1,client,e,none,,,\ns,4,client,f,none,,5,6\n",
+        encoding="utf-8",
+    )
+    _, problems = read_file(p)
+    assert [(pr.line, pr.message) for pr in problems] == [
+        (3, "turn 2 is duplicated in session 's'"),
+        (4, "turn 1 comes after turn 2 in session 's'; turns must ascend"),
+        (
+            5,
+            "start 2.000s is before the previous turn's start 3.000s in session 's': times out of order",
+        ),
+        (7, "session 's' continues here after other sessions; keep each session's turns together"),
+    ]
+
+
+def test_missing_columns(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("session,turn,text\nx,1,Hi\n", encoding="utf-8")
+    _, problems = read_file(p)
+    assert [str(pr) for pr in problems] == [
+        f"{p}:1: missing required columns session_id, speaker (has: session, turn, text)"
+    ]
+
+
+def test_cue_times_out_of_order_in_vtt(tmp_path):
+    p = tmp_path / "s.vtt"
+    p.write_text(
+        "WEBVTT\n\n00:00:05.000 --> 00:00:06.000\n<v Therapist>Hi.\n\n"
+        "00:00:02.000 --> 00:00:03.000\n<v Client>Hello.\n\n"
+        "00:00:01.000 --> 00:00:01.500\n<v Client>Still me.\n",
+        encoding="utf-8",
+    )
+    _, problems = read_file(p)
+    assert [(pr.line, pr.message) for pr in problems] == [
+        (
+            6,
+            "start 2.000s is before the previous turn's start 5.000s in session 's': times out of order",
+        ),
+        (9, "cue starts at 1.000s, before the previous cue (5.000s): cue times out of order"),
+    ]
+
+
+def test_unreadable_and_wrong_field_count(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text(HEADER + "s,1,client,Hi, there,none,,,\n", encoding="utf-8")
+    _, problems = read_file(p)
+    assert problems[0].line == 2 and "has 9 fields but the header has 8" in problems[0].message
+    q = tmp_path / "x.parquet"
+    q.write_bytes(b"PAR1 not really")
+    _, problems = read_file(q)
+    assert problems[0].message.startswith("unreadable Parquet file")
+
+
+def test_cli_validate_exit_codes(tmp_path, files, mini_csv):
+    runner = CliRunner()
+    clean = runner.invoke(cli, ["validate", mini_csv], catch_exceptions=False)
+    assert clean.exit_code == 0, clean.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "s,1,client,,none,,,\ns,x,client,Hi,none,,,\n", encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(bad), str(files)], catch_exceptions=False)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert f"{bad}:2: empty text" in lines
+    assert f"{bad}:3: turn 'x' is not an integer" in lines
+    # the VTT and SRT name people: both speakers of each file need a map
+    assert sum("unknown speaker 'Dr Lee'" in line for line in lines) == 4
+    assert runner.invoke(cli, ["validate"]).exit_code == 2
+    missing = runner.invoke(cli, ["validate", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 1
+    assert missing.output.strip().endswith("nope.csv: no such file, directory or matching files")
+    mapped = runner.invoke(
+        cli,
+        ["validate", str(files), "--speaker-map", "Dr Lee=therapist,Sam=client"],
+        catch_exceptions=False,
+    )
+    assert mapped.exit_code == 0, mapped.output
