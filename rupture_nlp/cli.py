@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from .episodes import DEFAULT_GAP, DEFAULT_WINDOW
 from .errors import ModelError, TranscriptError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -245,6 +246,84 @@ def tag(paths, model, out, chunk_turns, speaker_map):
         click.echo("", err=True)
     if out != "-":
         click.echo(f"tagged {n} turns -> {out}", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@paths_argument
+@model_option
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    help="Episodes table: .csv, .tsv, .jsonl or .parquet; '-' for CSV on stdout.",
+)
+@click.option(
+    "--report",
+    "report",
+    type=click.Path(dir_okay=False),
+    help="Also write a self-contained HTML report for a supervisor.",
+)
+@click.option(
+    "--window",
+    default=DEFAULT_WINDOW,
+    show_default=True,
+    help="Turns after an episode's last marker in which a repair must begin.",
+)
+@click.option(
+    "--gap",
+    default=DEFAULT_GAP,
+    show_default=True,
+    help="Marker turns at most this many turns apart form one episode.",
+)
+@click.option(
+    "--min-prob",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Count a turn as a marker when p(withdrawal)+p(confrontation) reaches this; "
+    "lower finds more ruptures and more false alarms.",
+)
+@click.option(
+    "--no-text", is_flag=True, help="Leave excerpts out (for sharing outside the clinic)."
+)
+@click.option("--gold", is_flag=True, help="Use the files' own 'label' column instead of a model.")
+@speaker_map_option
+@_fail_cleanly
+def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, speaker_map):
+    """Find rupture episodes and those never repaired; write episodes and a report.
+
+    \b
+    Examples:
+      rupture scan recordings/*.vtt --speaker-map "Dr Lee=therapist,Sam=client" \\
+          -o episodes.csv --report report.html
+      rupture scan data/corpus.csv --gold -o coder-episodes.csv
+      rupture scan sessions/ --no-text --min-prob 0.4 -o episodes.jsonl --report share.html
+    """
+    from .report import render_report
+    from .scanning import scan as run_scan
+    from .writers import check_output, write_table, write_text
+
+    check_output(out, paths)
+    if report:
+        check_output(report, paths)
+    result = run_scan(
+        paths,
+        model=model,
+        window=window,
+        gap=gap,
+        min_prob=min_prob,
+        speaker_map=speaker_map,
+        text=not no_text,
+        use_gold=gold,
+    )
+    write_table(result.episodes, out)
+    if report:
+        write_text(report, render_report(result))
+    n_unrep = int((~result.episodes["repaired"].astype(bool)).sum()) if len(result.episodes) else 0
+    click.echo(
+        f"{len(result.sessions)} sessions, {len(result.episodes)} episodes, {n_unrep} not repaired",
+        err=True,
+    )
 
 
 def main():  # pragma: no cover - console entry point

@@ -20,7 +20,7 @@ __all__ = ["SPLITS", "is_corpus_dir", "load_corpus", "load_training_data"]
 SPLITS = ("train", "dev", "test")
 CORPUS_FILE = "corpus.csv"
 SPLITS_FILE = "splits.json"
-SESSIONS_FILE = "sessions.csv"
+SESSIONS_FILE = "sessions.json"
 
 
 def is_corpus_dir(path: str | Path) -> bool:
@@ -62,7 +62,7 @@ def load_corpus(path: str | Path = "data", split: str | None = None) -> pd.DataF
             f"{p / SPLITS_FILE}: sessions without a split: {', '.join(unassigned[:5])}"
         )
     if (p / SESSIONS_FILE).is_file():
-        meta = pd.read_csv(p / SESSIONS_FILE, dtype=str, keep_default_na=False)
+        meta = pd.DataFrame(json.loads((p / SESSIONS_FILE).read_text(encoding="utf-8")))
         extra = [c for c in meta.columns if c != "session_id" and c not in df.columns]
         df = df.merge(meta[["session_id", *extra]], on="session_id", how="left")
     if split is not None:

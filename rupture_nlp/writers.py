@@ -84,9 +84,9 @@ def _quoting(df: pd.DataFrame) -> int:
     unquoted field would read back as a line break.
     """
     for col in df.columns:
-        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
-            if df[col].astype(str).str.contains("\r", regex=False).any():
-                return csv.QUOTE_NONNUMERIC
+        textual = df[col].dtype == object or pd.api.types.is_string_dtype(df[col])
+        if textual and df[col].astype(str).str.contains("\r", regex=False).any():
+            return csv.QUOTE_NONNUMERIC
     return csv.QUOTE_MINIMAL
 
 
