@@ -40,7 +40,9 @@ from rupture_nlp.writers import write_table
 
 HEADER_KEYS = ("modality", "setting", "english", "client", "summary")
 WORDS_PER_SECOND = 2.5
-SILENCE = re.compile(r"\[(?:long )?(?:pause|silence)[^\]]*\]|\((?:long )?(?:pause|silence)[^)]*\)", re.I)
+SILENCE = re.compile(
+    r"\[(?:long )?(?:pause|silence)[^\]]*\]|\((?:long )?(?:pause|silence)[^)]*\)", re.I
+)
 
 
 def parse_session(path: Path) -> tuple[dict, list[dict]]:
@@ -85,15 +87,21 @@ def build(raw: Path, seed: int = 2026) -> tuple[pd.DataFrame, pd.DataFrame, dict
                 add_times(turns, random.Random(f"{seed}-{sid}"))
             for i, t in enumerate(turns, 1):
                 rows.append({"session_id": sid, "turn": i, **t})
-            sessions.append({"session_id": sid, "writer": writer_dir.name,
-                             **{key: meta.get(key, "") for key in HEADER_KEYS}})
+            sessions.append(
+                {
+                    "session_id": sid,
+                    "writer": writer_dir.name,
+                    **{key: meta.get(key, "") for key in HEADER_KEYS},
+                }
+            )
         ids = [p.stem for p in files]
         random.Random(f"{seed}-{writer_dir.name}").shuffle(ids)
         splits["dev"] += sorted(ids[:2])
         splits["test"] += sorted(ids[2:4])
         splits["train"] += sorted(ids[4:])
-    corpus = pd.DataFrame(rows, columns=["session_id", "turn", "speaker", "text", "label",
-                                         "subtype", "start", "end"])
+    corpus = pd.DataFrame(
+        rows, columns=["session_id", "turn", "speaker", "text", "label", "subtype", "start", "end"]
+    )
     return corpus, pd.DataFrame(sessions), {k: sorted(v) for k, v in splits.items()}
 
 
@@ -106,7 +114,8 @@ def main(argv=None) -> None:
     args.data.mkdir(parents=True, exist_ok=True)
     write_table(corpus, args.data / "corpus.csv")
     (args.data / "sessions.json").write_text(
-        sessions.to_json(orient="records", indent=1, force_ascii=False) + "\n", encoding="utf-8")
+        sessions.to_json(orient="records", indent=1, force_ascii=False) + "\n", encoding="utf-8"
+    )
     (args.data / "splits.json").write_text(json.dumps(splits, indent=1) + "\n", encoding="utf-8")
     read_transcripts([args.data / "corpus.csv"])  # raises with every problem if anything is off
     print(f"{len(sessions)} sessions, {len(corpus)} turns -> {args.data}")

@@ -33,7 +33,7 @@ def clock(seconds: float, sep: str = ".") -> str:
 def cues(turn) -> list[tuple[float, float, str]]:
     """Split a turn into cues of about WORDS_PER_CUE words, times shared out by word count."""
     words = turn.text.split()
-    chunks = [words[i:i + WORDS_PER_CUE] for i in range(0, len(words), WORDS_PER_CUE)] or [[""]]
+    chunks = [words[i : i + WORDS_PER_CUE] for i in range(0, len(words), WORDS_PER_CUE)] or [[""]]
     span = (turn.end - turn.start) / max(len(words), 1)
     out, t = [], turn.start
     for chunk in chunks:

@@ -1,0 +1,182 @@
+"""Compute the data card's figures from the corpus files and write them into data/README.md.
+
+Everything between ``<!-- figures:start -->`` and ``<!-- figures:end -->`` in the data card is
+produced here, so no figure is typed by hand; ``--check`` exits 1 when the card is out of date
+(a test runs it). Figures: sessions and turns per split, labels per split, subtypes, writers and
+modalities, timestamps, text variety, and inter-coder agreement (Cohen's kappa, overall and per
+label) from ``data/agreement/second_pass.jsonl``.
+
+Usage: python scripts/data_card.py --data data/ [--write data/README.md | --check data/README.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+
+from rupture_nlp.corpus import load_corpus
+from rupture_nlp.labels import LABELS, SUBTYPES
+from rupture_nlp.readers import read_transcripts
+
+START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+
+def table(df: pd.DataFrame) -> str:
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def variety(df: pd.DataFrame) -> tuple[float, float]:
+    """Share of turns repeating another turn's exact text; share sharing an 8-word run with
+    turns of three or more sessions (the measure of templated text)."""
+    texts = df["text"].tolist()
+    counts = collections.Counter(texts)
+    repeated = sum(c for c in counts.values() if c > 1) / len(texts)
+    words = [re.findall(r"[a-z']+", t.lower()) for t in texts]
+    seen: dict[str, set] = collections.defaultdict(set)
+    for w, sid in zip(words, df["session_id"], strict=True):
+        for i in range(len(w) - 7):
+            seen[" ".join(w[i : i + 8])].add(sid)
+    shared = sum(
+        any(len(seen[" ".join(w[i : i + 8])]) > 2 for i in range(len(w) - 7)) for w in words
+    )
+    return repeated, shared / len(texts)
+
+
+def agreement(data: Path) -> str:
+    path = data / "agreement" / "second_pass.jsonl"
+    if not path.exists():
+        return "No second coding pass yet."
+    b = read_transcripts([path])
+    n = len(b)
+    first, second = b["first_label"], b["label"]
+    rows = [
+        {
+            "label": "all (4 labels)",
+            "kappa": f"{cohen_kappa_score(first, second):.3f}",
+            "agreement": f"{(first == second).mean():.1%}",
+        }
+    ]
+    for lab in LABELS:
+        rows.append(
+            {
+                "label": lab,
+                "kappa": f"{cohen_kappa_score(first == lab, second == lab):.3f}",
+                "agreement": f"{((first == lab) == (second == lab)).mean():.1%}",
+            }
+        )
+    both_marker = (first != "none") & (first == second)
+    sub_agree = (b.loc[both_marker, "first_subtype"] == b.loc[both_marker, "subtype"]).mean()
+    disagreements = int((first != second).sum())
+    changed = int((b["adjudicated_label"] != first).sum())
+    confusion = pd.crosstab(first.rename("first coder"), second.rename("second coder"))
+    confusion = confusion.reindex(index=list(LABELS), columns=list(LABELS), fill_value=0)
+    confusion.insert(0, "first \\ second", confusion.index)
+    return (
+        f"A second coder labelled {n} turns of {b['session_id'].nunique()} dev and test sessions "
+        "(one dev and one test session of each writer), blind to the first labels.\n\n"
+        + table(pd.DataFrame(rows))
+        + "\n\n"
+        + f"Where both coders chose the same marker label, they chose the same subtype in "
+        f"{sub_agree:.1%} of turns.\n\n"
+        + table(confusion)
+        + "\n\n"
+        + f"An adjudicator, who saw both labels without knowing which coder gave which, decided "
+        f"the {disagreements} disagreements; {changed} first-pass labels changed, and the corpus "
+        "carries the adjudicated labels (`data/agreement/second_pass.jsonl` keeps all three with "
+        "the adjudicator's reasons)."
+    )
+
+
+def figures(data: Path) -> str:
+    df = load_corpus(data)
+    out = []
+    per_split = df.groupby("split").agg(sessions=("session_id", "nunique"), turns=("turn", "size"))
+    labels = pd.crosstab(df["split"], df["label"]).reindex(columns=list(LABELS), fill_value=0)
+    summary = per_split.join(labels).reindex(["train", "dev", "test"])
+    summary.loc["all"] = summary.sum()
+    summary.insert(0, "split", summary.index)
+    out.append("### Splits and labels\n\n" + table(summary))
+    share = df["label"].value_counts(normalize=True).reindex(list(LABELS))
+    out.append("Label shares: " + ", ".join(f"{k} {v:.1%}" for k, v in share.items()) + ".")
+    subs = df[df["subtype"] != ""].groupby(["label", "subtype"]).size()
+    rows = [
+        {
+            "label": SUBTYPES[code][0],
+            "subtype": code,
+            "meaning": SUBTYPES[code][1],
+            "turns": int(subs.get((SUBTYPES[code][0], code), 0)),
+        }
+        for code in SUBTYPES
+    ]
+    out.append("### Subtypes\n\n" + table(pd.DataFrame(rows)))
+    sess = df.groupby("session_id").agg(
+        writer=("writer", "first"),
+        turns=("turn", "size"),
+        markers=("label", lambda s: int((s != "none").sum())),
+    )
+    by_writer = sess.groupby("writer").agg(
+        sessions=("turns", "size"),
+        turns=("turns", "sum"),
+        no_rupture=("markers", lambda m: int((m == 0).sum())),
+    )
+    by_writer.insert(0, "writer", by_writer.index)
+    out.append(
+        "### Writers\n\nEach writer had a distinct style brief (see Provenance).\n\n"
+        + table(by_writer)
+    )
+    lengths = sess["turns"]
+    timed = df.groupby("session_id")["start"].apply(lambda s: s.notna().all())
+    out.append(
+        f"Session length: {lengths.min()} to {lengths.max()} turns (median "
+        f"{int(lengths.median())}). Sessions with `start`/`end` times: {int(timed.sum())}. "
+        f"Turn length: median {int(df['text'].str.split().str.len().median())} words, "
+        f"longest {int(df['text'].str.split().str.len().max())}."
+    )
+    repeated, shared = variety(df)
+    out.append(
+        f"### Variety\n\n{repeated:.1%} of turns repeat another turn's exact text (almost "
+        f'all backchannels such as "Mm-hmm." and "Yeah."); {shared:.1%} share an '
+        "8-word run with turns of three or more sessions."
+    )
+    out.append("### Agreement\n\n" + agreement(data))
+    return "\n\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("data"))
+    group = ap.add_mutually_exclusive_group()
+    group.add_argument("--write", type=Path)
+    group.add_argument("--check", type=Path)
+    args = ap.parse_args(argv)
+    block = f"{START}\n\n{figures(args.data)}\n\n{END}"
+    target = args.write or args.check
+    if target is None:
+        print(block)
+        return 0
+    text = target.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        sys.exit(f"{target}: no {START} ... {END} block to fill")
+    new = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    if args.check:
+        if new != text:
+            print(f"{target} is out of date: run make datacard", file=sys.stderr)
+            return 1
+        return 0
+    target.write_text(new, encoding="utf-8")
+    print(f"wrote figures into {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Import a blind second coding pass and its adjudication into the corpus.
+
+Inputs (outside the repository, as the coders delivered them):
+
+- ``SECOND_DIR/<session_id>.txt``: the second coder's labels, one line per turn,
+  ``TURN|LABEL|SUBTYPE|NOTE``;
+- ``ADJUDICATION``: one line per disagreement, ``SESSION|TURN|LABEL|SUBTYPE|RATIONALE``.
+
+Outputs: ``data/agreement/second_pass.jsonl`` (a valid transcript table whose ``label`` and
+``subtype`` are the second coder's, with ``first_label``, ``first_subtype``,
+``adjudicated_label``, ``adjudicated_subtype`` and the notes beside them), and ``corpus.csv``
+with the adjudicated labels of the disputed turns. Run once per coding pass; the first-pass
+labels stay in ``second_pass.jsonl``, so the kappa in the data card is computed against them.
+
+Usage: python scripts/import_agreement.py SECOND_DIR ADJUDICATION --data data/
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from rupture_nlp.readers import read_transcripts
+from rupture_nlp.writers import write_table
+
+
+def read_pipe(path: Path, names: list[str], sid: str | None = None) -> pd.DataFrame:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|", len(names) - (1 if sid is None else 2))]
+        if sid is not None:
+            parts = [sid, *parts]
+        parts += [""] * (len(names) - len(parts))
+        if not parts[1].isdigit():
+            sys.exit(f"{path}:{number}: turn {parts[1]!r} is not a number")
+        rows.append(dict(zip(names, parts, strict=True)))
+    df = pd.DataFrame(rows, columns=names)
+    df["turn"] = df["turn"].astype(int)
+    return df
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("second", type=Path)
+    ap.add_argument("adjudication", type=Path)
+    ap.add_argument("--data", type=Path, default=Path("data"))
+    args = ap.parse_args(argv)
+    corpus_path = args.data / "corpus.csv"
+    out = args.data / "agreement" / "second_pass.jsonl"
+    if out.exists():
+        sys.exit(f"{out} exists: the first-pass labels are already replaced; refusing to run twice")
+    corpus = read_transcripts([corpus_path])
+    second = pd.concat(
+        [
+            read_pipe(p, ["session_id", "turn", "label", "subtype", "note"], p.stem)
+            for p in sorted(args.second.glob("*.txt"))
+        ],
+        ignore_index=True,
+    )
+    adj = read_pipe(
+        args.adjudication,
+        ["session_id", "turn", "adjudicated_label", "adjudicated_subtype", "adjudication_note"],
+    )
+    first = corpus[["session_id", "turn", "speaker", "text", "label", "subtype"]].rename(
+        columns={"label": "first_label", "subtype": "first_subtype"}
+    )
+    merged = first.merge(second, on=["session_id", "turn"], how="inner", validate="1:1")
+    if len(merged) != len(second):
+        sys.exit("second-pass turns missing from the corpus")
+    merged = merged.merge(adj, on=["session_id", "turn"], how="left", validate="1:1")
+    disputed = merged["first_label"] != merged["label"]
+    if set(map(tuple, merged.loc[disputed, ["session_id", "turn"]].values)) != set(
+        map(tuple, adj[["session_id", "turn"]].values)
+    ):
+        sys.exit("the adjudication must cover exactly the turns where the coders disagree")
+    for col, src in (
+        ("adjudicated_label", "first_label"),
+        ("adjudicated_subtype", "first_subtype"),
+    ):
+        merged[col] = merged[col].where(disputed, merged[src])
+    merged["adjudication_note"] = merged["adjudication_note"].fillna("")
+    cols = [
+        "session_id",
+        "turn",
+        "speaker",
+        "text",
+        "label",
+        "subtype",
+        "note",
+        "first_label",
+        "first_subtype",
+        "adjudicated_label",
+        "adjudicated_subtype",
+        "adjudication_note",
+    ]
+    write_table(merged[cols], out)
+
+    key = corpus.set_index(["session_id", "turn"]).index
+    final = merged.set_index(["session_id", "turn"])
+    pos = key.get_indexer(final.index)
+    corpus.loc[pos, "label"] = final["adjudicated_label"].to_numpy()
+    corpus.loc[pos, "subtype"] = final["adjudicated_subtype"].to_numpy()
+    write_table(corpus, corpus_path)
+    read_transcripts([corpus_path])
+    read_transcripts([out])
+    changed = int((merged["adjudicated_label"] != merged["first_label"]).sum())
+    print(
+        f"{len(merged)} turns double-coded, {int(disputed.sum())} disputed, {changed} corpus "
+        f"labels changed"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The shipped corpus: valid, big enough, well mixed, and its data card up to date."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rupture_nlp.corpus import load_corpus
+from rupture_nlp.labels import SUBTYPES
+from rupture_nlp.readers import expand_paths, read_file
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus(DATA)
+
+
+def test_every_data_file_validates():
+    for path in expand_paths([DATA]):
+        _, problems = read_file(path)
+        assert problems == [], path
+
+
+def test_counts_the_corpus_promises(corpus):
+    assert corpus["session_id"].nunique() >= 100 and len(corpus) >= 5000
+    counts = corpus["label"].value_counts()
+    assert 0.60 <= counts["none"] / len(corpus) <= 0.70
+    assert min(counts[["withdrawal", "confrontation", "repair"]]) >= 600
+    sub = corpus["subtype"].value_counts()
+    assert min(sub.get(code, 0) for code in SUBTYPES) >= 30
+
+
+def test_splits_are_by_session_and_cover_every_writer(corpus):
+    splits = json.loads((DATA / "splits.json").read_text())
+    ids = [sid for v in splits.values() for sid in v]
+    assert len(ids) == len(set(ids)) == corpus["session_id"].nunique()
+    for name in ("train", "dev", "test"):
+        assert set(corpus.loc[corpus["split"] == name, "writer"]) == set(corpus["writer"])
+
+
+def test_data_card_figures_are_current():
+    script = Path(__file__).resolve().parent.parent / "scripts" / "data_card.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--data", str(DATA), "--check", str(DATA / "README.md")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
