@@ -4,9 +4,11 @@
 labelled turns table with session-grouped calibration; ``predict()`` adds the predicted label
 and one calibrated probability per label to a copy of a turns table.
 
-Why a linear model: with a few thousand labelled turns, a regularised logistic regression over
+Why a linear model: with a few thousand labelled turns, a regularised linear classifier over
 well-chosen sparse features generalises to unseen writers better than anything with more
-capacity, trains in seconds, and its probabilities calibrate cleanly.
+capacity. A linear SVM (liblinear) scored as well as multinomial logistic regression on
+held-out writers (marker macro-F1 0.709 against 0.698) and trains twenty times faster; its
+scores become probabilities by sigmoid calibration on held-out sessions.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -37,14 +40,15 @@ __all__ = [
 
 PROBA_COLUMNS = tuple(f"p_{label}" for label in LABELS)
 
-#: Chosen by session-grouped cross-validation on the train split (scripts/select_model.py).
+#: Chosen by leave-one-writer-out cross-validation on train+dev (see README "Model"): feature
+#: weights barely matter (marker macro-F1 0.70-0.71 over the tried range); the classifier does.
 DEFAULT_PARAMS = {
     "features__n_features": 2**17,
     "features__char_ngrams": (3, 5),
     "features__char_weight": 0.6,
     "features__context_weight": 0.5,
     "features__cue_weight": 0.5,
-    "clf__C": 4.0,
+    "clf__C": 0.3,
 }
 
 
@@ -105,8 +109,7 @@ def build_model(seed: int = 0, spacy_model: str | None = None, **params) -> Pipe
             (
                 "clf",
                 SessionCalibratedClassifier(
-                    LogisticRegression(class_weight="balanced", max_iter=3000, random_state=seed),
-                    cv=5,
+                    LinearSVC(class_weight="balanced", random_state=seed), cv=5
                 ),
             ),
         ]

@@ -35,6 +35,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin:2rem 0 .3rem
 table.ep{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
 table.ep th,table.ep td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;
 vertical-align:top}
+table.ep td:nth-child(-n+2){white-space:nowrap}
 .missed{color:#B00020;font-weight:600}.ok{color:#00704A}
 .session{border-top:2px solid #333;padding-top:.2rem}
 .legend span{display:inline-block;margin-right:1rem}
