@@ -56,8 +56,10 @@ def majority(train_df, test_df):
 
 
 def tfidf_lr(train_df, test_df):
-    clf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                        LogisticRegression(max_iter=2000, class_weight="balanced"))
+    clf = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(max_iter=2000, class_weight="balanced"),
+    )
     clf.fit(train_df["text"], train_df["label"])
     return timed_predict(lambda df: clf.predict(df["text"]), test_df)
 
@@ -69,13 +71,24 @@ def spacy_textcat(train_df, test_df, epochs: int = 12):
 
     fix_random_seed(SEED)
     nlp = spacy.blank("en")
-    textcat = nlp.add_pipe("textcat", config={"model": {
-        "@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 2,
-        "no_output_layer": False, "length": 262144}})
+    textcat = nlp.add_pipe(
+        "textcat",
+        config={
+            "model": {
+                "@architectures": "spacy.TextCatBOW.v3",
+                "exclusive_classes": True,
+                "ngram_size": 2,
+                "no_output_layer": False,
+                "length": 262144,
+            }
+        },
+    )
     for label in LABELS:
         textcat.add_label(label)
-    examples = [Example.from_dict(nlp.make_doc(t), {"cats": {lab: float(lab == y) for lab in LABELS}})
-                for t, y in zip(train_df["text"], train_df["label"], strict=True)]
+    examples = [
+        Example.from_dict(nlp.make_doc(t), {"cats": {lab: float(lab == y) for lab in LABELS}})
+        for t, y in zip(train_df["text"], train_df["label"], strict=True)
+    ]
     optimizer = nlp.initialize(lambda: examples)
     rng = random.Random(SEED)
     for _ in range(epochs):
@@ -84,7 +97,9 @@ def spacy_textcat(train_df, test_df, epochs: int = 12):
             nlp.update(batch, sgd=optimizer, drop=0.2)
 
     def run(df):
-        return np.array([max(doc.cats, key=doc.cats.get) for doc in nlp.pipe(df["text"], batch_size=256)])
+        return np.array(
+            [max(doc.cats, key=doc.cats.get) for doc in nlp.pipe(df["text"], batch_size=256)]
+        )
 
     return timed_predict(run, test_df)
 
@@ -96,9 +111,13 @@ def project_model(train_df, test_df):
 
 def row(name, y_true, y_pred, speed):
     m = metrics(y_true, y_pred)
-    return {"model": name, **{f"F1 {lab}": m["per_label"][lab]["f1"] for lab in LABELS},
-            "marker macro-F1": m["marker_macro_f1"], "rupture recall": m["rupture_recall"],
-            "turns/s": int(speed)}
+    return {
+        "model": name,
+        **{f"F1 {lab}": m["per_label"][lab]["f1"] for lab in LABELS},
+        "marker macro-F1": m["marker_macro_f1"],
+        "rupture recall": m["rupture_recall"],
+        "turns/s": int(speed),
+    }
 
 
 def learning_curve(train_df, test_df):
@@ -110,9 +129,15 @@ def learning_curve(train_df, test_df):
         part = train_df[train_df["session_id"].isin(keep)]
         model = train(part, seed=SEED)
         m = metrics(test_df["label"], predict(model, test_df)["predicted_label"])
-        out.append({"share of train sessions": f"{share:.0%}", "sessions": len(keep),
-                    "turns": len(part), "marker macro-F1": m["marker_macro_f1"],
-                    "macro-F1": m["macro_f1"]})
+        out.append(
+            {
+                "share of train sessions": f"{share:.0%}",
+                "sessions": len(keep),
+                "turns": len(part),
+                "marker macro-F1": m["marker_macro_f1"],
+                "macro-F1": m["macro_f1"],
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -122,9 +147,14 @@ def leave_one_writer_out(df):
     per = []
     for writer, part in pred.groupby("writer"):
         m = metrics_of_predictions(part)
-        per.append({"held-out writer": writer, "turns": len(part),
-                    **{f"F1 {lab}": m["per_label"][lab]["f1"] for lab in LABELS},
-                    "marker macro-F1": m["marker_macro_f1"]})
+        per.append(
+            {
+                "held-out writer": writer,
+                "turns": len(part),
+                **{f"F1 {lab}": m["per_label"][lab]["f1"] for lab in LABELS},
+                "marker macro-F1": m["marker_macro_f1"],
+            }
+        )
     return overall, pd.DataFrame(per)
 
 
@@ -138,12 +168,18 @@ def main(argv=None) -> None:
     corpus = load_corpus(args.data)
     train_df = corpus[corpus["split"] == "train"].reset_index(drop=True)
     test_df = corpus[corpus["split"] == "test"].reset_index(drop=True)
-    print(f"train {len(train_df)} turns / {train_df['session_id'].nunique()} sessions; "
-          f"test {len(test_df)} turns / {test_df['session_id'].nunique()} sessions; "
-          f"{platform.processor() or platform.machine()}, Python {platform.python_version()}\n")
+    print(
+        f"train {len(train_df)} turns / {train_df['session_id'].nunique()} sessions; "
+        f"test {len(test_df)} turns / {test_df['session_id'].nunique()} sessions; "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}\n"
+    )
     rows = []
-    for name, fn in (("majority (none)", majority), ("TF-IDF + LR, turn text only", tfidf_lr),
-                     ("spaCy TextCategorizer (BOW)", spacy_textcat), ("rupture-nlp", project_model)):
+    for name, fn in (
+        ("majority (none)", majority),
+        ("TF-IDF + LR, turn text only", tfidf_lr),
+        ("spaCy TextCategorizer (BOW)", spacy_textcat),
+        ("rupture-nlp", project_model),
+    ):
         y_pred, speed = fn(train_df, test_df)
         rows.append(row(name, test_df["label"], y_pred, speed))
     table = pd.DataFrame(rows)
@@ -154,16 +190,26 @@ def main(argv=None) -> None:
     if not args.quick:
         dev_train = corpus[corpus["split"] != "test"].reset_index(drop=True)
         overall, per = leave_one_writer_out(dev_train)
-        print(f"Leave one writer out (train+dev, {len(dev_train)} turns): marker macro-F1 "
-              f"{overall['marker_macro_f1']:.3f}, macro-F1 {overall['macro_f1']:.3f}\n"
-              + per.to_string(index=False) + "\n")
-        cv = metrics_of_predictions(cross_val_predictions(train_df, k=5, seed=SEED,
-                                                          model=build_model(seed=SEED)))
-        print(f"5-fold CV grouped by session (train): marker macro-F1 {cv['marker_macro_f1']:.3f}, "
-              f"macro-F1 {cv['macro_f1']:.3f}, ECE " + ", ".join(
-                  f"{k} {v:.3f}" for k, v in cv["calibration_ece"].items()))
-        result.update({"leave_one_writer_out": {"overall": overall, "per_writer": per.to_dict("records")},
-                       "cv5_train": cv})
+        print(
+            f"Leave one writer out (train+dev, {len(dev_train)} turns): marker macro-F1 "
+            f"{overall['marker_macro_f1']:.3f}, macro-F1 {overall['macro_f1']:.3f}\n"
+            + per.to_string(index=False)
+            + "\n"
+        )
+        cv = metrics_of_predictions(
+            cross_val_predictions(train_df, k=5, seed=SEED, model=build_model(seed=SEED))
+        )
+        print(
+            f"5-fold CV grouped by session (train): marker macro-F1 {cv['marker_macro_f1']:.3f}, "
+            f"macro-F1 {cv['macro_f1']:.3f}, ECE "
+            + ", ".join(f"{k} {v:.3f}" for k, v in cv["calibration_ece"].items())
+        )
+        result.update(
+            {
+                "leave_one_writer_out": {"overall": overall, "per_writer": per.to_dict("records")},
+                "cv5_train": cv,
+            }
+        )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
