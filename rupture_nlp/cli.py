@@ -69,6 +69,16 @@ def model_option(func):
     )(func)
 
 
+def n_process_option(func):
+    return click.option(
+        "--n-process",
+        "n_process",
+        type=click.IntRange(1),
+        default=None,
+        help="spaCy processes (default 1; more helps only with a heavy --spacy-model pipeline).",
+    )(func)
+
+
 paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path())
 
 
@@ -219,9 +229,10 @@ def evaluate(paths, model, cv, split, json_out, window, gap, speaker_map):
     help="Output table: .csv, .tsv, .jsonl or .parquet; '-' for CSV on stdout.",
 )
 @click.option("--chunk-turns", default=20_000, show_default=True, help="Turns tagged at a time.")
+@n_process_option
 @speaker_map_option
 @_fail_cleanly
-def tag(paths, model, out, chunk_turns, speaker_map):
+def tag(paths, model, out, chunk_turns, n_process, speaker_map):
     """Label every turn; keep the input columns, add predicted_label and p_<label>.
 
     \b
@@ -240,7 +251,13 @@ def tag(paths, model, out, chunk_turns, speaker_map):
             click.echo(f"\rtagged {total[0]} turns", err=True, nl=False)
 
     n = tag_files(
-        paths, out, model=model, speaker_map=speaker_map, chunk_turns=chunk_turns, progress=progress
+        paths,
+        out,
+        model=model,
+        speaker_map=speaker_map,
+        chunk_turns=chunk_turns,
+        progress=progress,
+        n_process=n_process,
     )
     if show:
         click.echo("", err=True)
@@ -287,9 +304,10 @@ def tag(paths, model, out, chunk_turns, speaker_map):
     "--no-text", is_flag=True, help="Leave excerpts out (for sharing outside the clinic)."
 )
 @click.option("--gold", is_flag=True, help="Use the files' own 'label' column instead of a model.")
+@n_process_option
 @speaker_map_option
 @_fail_cleanly
-def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, speaker_map):
+def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_process, speaker_map):
     """Find rupture episodes and those never repaired; write episodes and a report.
 
     \b
@@ -315,6 +333,7 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, speake
         speaker_map=speaker_map,
         text=not no_text,
         use_gold=gold,
+        n_process=n_process,
     )
     write_table(result.episodes, out)
     if report:

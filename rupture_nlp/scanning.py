@@ -68,6 +68,7 @@ def scan(
     text: bool = True,
     use_gold: bool = False,
     chunk_turns: int = 20_000,
+    n_process: int | None = None,
 ) -> ScanResult:
     """Find rupture episodes in transcripts and whether each was repaired.
 
@@ -78,7 +79,7 @@ def scan(
     if not use_gold:
         from .tagging import resolve_model
 
-        fitted, meta = resolve_model(model)
+        fitted, meta = resolve_model(model, n_process)
     column = "label" if use_gold else "predicted_label"
     parts, sessions = [], []
     for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns):

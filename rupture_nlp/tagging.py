@@ -34,13 +34,22 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
 
 
-def resolve_model(model=None):
+def resolve_model(model=None, n_process: int | None = None):
     """Load ``model`` (a path), or the default model; pass through an already fitted pipeline.
 
-    Returns ``(model, metadata)``; metadata is ``{}`` for an in-memory model.
+    Returns ``(model, metadata)``; metadata is ``{}`` for an in-memory model. ``n_process`` sets
+    the spaCy processes of the model's encoder (it changes speed, never predictions).
     """
     if model is not None and not isinstance(model, (str, Path)):
-        return model, {}
+        fitted, meta = model, {}
+    else:
+        fitted, meta = _load(model)
+    if n_process is not None:
+        fitted.set_params(encode__n_process=n_process)
+    return fitted, meta
+
+
+def _load(model):
     path = Path(model) if model is not None else default_model_path()
     if model is None and not path.exists():
         raise ModelError(
@@ -51,16 +60,22 @@ def resolve_model(model=None):
 
 
 def iter_tagged(
-    paths, model=None, speaker_map=None, chunk_turns: int = 20_000
+    paths, model=None, speaker_map=None, chunk_turns: int = 20_000, n_process: int | None = None
 ) -> Iterator[pd.DataFrame]:
     """Yield tagged chunks of whole sessions: input columns plus prediction columns."""
-    fitted, _meta = resolve_model(model)
+    fitted, _meta = resolve_model(model, n_process)
     for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns):
         yield predict(fitted, chunk)
 
 
 def tag_files(
-    paths, out, model=None, speaker_map=None, chunk_turns: int = 20_000, progress=None
+    paths,
+    out,
+    model=None,
+    speaker_map=None,
+    chunk_turns: int = 20_000,
+    progress=None,
+    n_process: int | None = None,
 ) -> int:
     """Tag every turn of ``paths`` and write the result to ``out``; return the turn count.
 
@@ -69,7 +84,7 @@ def tag_files(
     check_output(out, paths)
     n = 0
     with TableWriter(out) as writer:
-        for tagged in iter_tagged(paths, model, speaker_map, chunk_turns):
+        for tagged in iter_tagged(paths, model, speaker_map, chunk_turns, n_process):
             writer.write(tagged)
             n += len(tagged)
             if progress:

@@ -1,0 +1,235 @@
+"""rupture-nlp benchmarks: throughput, growth, training time and multi-core (make bench).
+
+Every speed is printed next to a baseline measured in the same run on the same texts: the bare
+``spacy.blank("en")`` tokenizer, the floor any spaCy-based tagger pays. Absolute figures move
+with the machine and its load; the ratios are what to compare between versions. No test asserts
+a time.
+
+Inputs are built from the corpus: its turns are resampled into new sessions (whole sessions,
+with new ids) up to the size asked for, so texts, lengths and speaker patterns stay real.
+
+Usage: python benchmarks/bench.py [--quick] [--out bench-out/]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rupture_nlp.corpus import load_corpus
+from rupture_nlp.model import build_model, predict, train
+from rupture_nlp.preprocess import TurnEncoder, build_nlp
+from rupture_nlp.training import train_and_save
+from rupture_nlp.writers import write_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import sklearn
+    import spacy
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB; Python {platform.python_version()}, "
+        f"spaCy {spacy.__version__}, scikit-learn {sklearn.__version__}"
+    )
+
+
+def resample(corpus: pd.DataFrame, n_turns: int, seed: int = 0) -> pd.DataFrame:
+    """Whole corpus sessions drawn with replacement, renamed, until ``n_turns`` turns."""
+    rng = np.random.default_rng(seed)
+    groups = [g for _, g in corpus.groupby("session_id", sort=False)]
+    out, total, k = [], 0, 0
+    while total < n_turns:
+        g = groups[rng.integers(len(groups))].copy()
+        g["session_id"] = f"{g['session_id'].iloc[0]}-r{k}"
+        out.append(g)
+        total += len(g)
+        k += 1
+    return pd.concat(out, ignore_index=True).head(n_turns)
+
+
+def rate(fn, n: int, repeat: int = 1) -> float:
+    """Best-of-``repeat`` items per second."""
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return n / best
+
+
+def throughput(corpus, model, n: int) -> list[dict]:
+    df = resample(corpus, n)
+    texts = df["text"].tolist()
+    import spacy
+
+    nlp = spacy.blank("en")
+    full = build_nlp()
+    encoder = TurnEncoder().fit(df)
+    encoder.transform(df.head(1000))  # build the pipeline and warm the lemma cache once
+    predict(model, df.head(1000))
+    rows = []
+    base = rate(lambda: [None for _ in nlp.pipe(texts, batch_size=1000)], n, repeat=2)
+    rows.append(("spacy.blank('en') tokenizer (baseline)", base))
+    rows.append(
+        (
+            "spaCy pipeline with sentencizer + lemmatizer components",
+            rate(lambda: [None for _ in full.pipe(texts, batch_size=1000)], n),
+        )
+    )
+    rows.append(
+        (
+            "preprocessing: TurnEncoder (tokens, lemmas, cues)",
+            rate(lambda: encoder.transform(df), n, repeat=2),
+        )
+    )
+    rows.append(
+        (
+            "tag: encode + features + calibrated classifier",
+            rate(lambda: predict(model, df), n, repeat=2),
+        )
+    )
+    return [
+        {"step": name, "turns/s": int(r), "ratio to tokenizer": round(r / base, 2)}
+        for name, r in rows
+    ]
+
+
+def run_tag(path: Path, model_path: Path, out: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one ``rupture tag`` process."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "rupture_nlp.cli",
+        "tag",
+        str(path),
+        "--model",
+        str(model_path),
+        "-o",
+        str(out),
+    ]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(proc.stderr.read().decode())
+    return wall, usage.ru_maxrss / 1024
+
+
+def growth(corpus, model_path: Path, sizes, work: Path) -> list[dict]:
+    rows = []
+    for n in sizes:
+        src = work / f"turns-{n}.csv"
+        if not src.exists():
+            write_table(resample(corpus, n, seed=n), src)
+        wall, rss = run_tag(src, model_path, work / "tagged.csv")
+        rows.append(
+            {
+                "turns": n,
+                "file MiB": round(src.stat().st_size / 2**20, 1),
+                "tag seconds": round(wall, 1),
+                "turns/s": int(n / wall),
+                "peak RSS MiB": int(rss),
+            }
+        )
+        (work / "tagged.csv").unlink(missing_ok=True)
+    return rows
+
+
+def training(corpus, work: Path, factor: int) -> list[dict]:
+    train_df = corpus[corpus["split"] == "train"]
+    rows = []
+    for name, df in (
+        ("train split", train_df),
+        (f"train split x{factor} (resampled)", resample(train_df, factor * len(train_df))),
+    ):
+        from rupture_nlp.evaluation import cross_val_predictions
+
+        start = time.perf_counter()
+        cross_val_predictions(df, k=5, model=build_model())
+        cv = time.perf_counter() - start
+        start = time.perf_counter()
+        train(df)
+        fit = time.perf_counter() - start
+        rows.append(
+            {
+                "data": name,
+                "turns": len(df),
+                "5-fold CV s": round(cv, 1),
+                "final fit s": round(fit, 1),
+                "total s": round(cv + fit, 1),
+            }
+        )
+    return rows
+
+
+def multicore(corpus, n: int) -> list[dict]:
+    df = resample(corpus, n)
+    rows = []
+    one = None
+    for procs in (1, 2):
+        enc = TurnEncoder(n_process=procs).fit(df)
+        r = rate(lambda enc=enc: enc.transform(df), n)
+        one = one or r
+        rows.append({"n_process": procs, "turns/s": int(r), "speed-up": round(r / one, 2)})
+    return rows
+
+
+def show(title: str, rows: list[dict]) -> None:
+    print(f"\n## {title}\n")
+    print(pd.DataFrame(rows).to_string(index=False))
+    sys.stdout.flush()
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench-out")
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    corpus = load_corpus(ROOT / "data")
+    print(f"# rupture-nlp benchmark\n\n{machine()}")
+    model_path = args.out / "bench-model.joblib"
+    train_and_save(corpus[corpus["split"] == "train"], model_path, cv=0)
+    from rupture_nlp.modelio import load_model
+
+    model, _ = load_model(model_path)
+    n = 20_000 if args.quick else 200_000
+    results = {"machine": machine()}
+    results["throughput"] = throughput(corpus, model, n)
+    show(f"Throughput on {n:,} turns (same texts for every row)", results["throughput"])
+    sizes = (2_000, 10_000) if args.quick else (10_000, 100_000, 1_000_000)
+    results["growth"] = growth(corpus, model_path, sizes, args.out)
+    show("rupture tag as a process: time and peak memory as the input grows", results["growth"])
+    results["multicore"] = multicore(corpus, 5_000 if args.quick else 50_000)
+    show("Multi-core preprocessing (nlp.pipe n_process)", results["multicore"])
+    results["training"] = training(corpus, args.out, 2 if args.quick else 10)
+    show("Training time (cross-validation shown separately)", results["training"])
+    (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nfigures also in {args.out / 'bench.json'}")
+
+
+if __name__ == "__main__":
+    main()
