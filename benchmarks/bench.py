@@ -116,26 +116,32 @@ def throughput(corpus, model, n: int) -> list[dict]:
     ]
 
 
+_TAG = """
+import atexit, sys
+from rupture_nlp.cli import cli
+
+def peak():
+    # VmHWM is this process's own high-water mark; ru_maxrss would include the parent's
+    # memory copied at fork, which survives exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            sys.stderr.write("VMHWM " + line.split()[1] + "\\n")
+
+atexit.register(peak)
+cli(sys.argv[1:])
+"""
+
+
 def run_tag(path: Path, model_path: Path, out: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one ``rupture tag`` process."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "rupture_nlp.cli",
-        "tag",
-        str(path),
-        "--model",
-        str(model_path),
-        "-o",
-        str(out),
-    ]
+    """Wall seconds and peak resident memory (MiB) of one ``rupture tag`` process."""
+    cmd = [sys.executable, "-c", _TAG, "tag", str(path), "--model", str(model_path), "-o", str(out)]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    done = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(proc.stderr.read().decode())
-    return wall, usage.ru_maxrss / 1024
+    peak = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("VMHWM ")]
+    if done.returncode != 0 or not peak:
+        raise RuntimeError(done.stderr)
+    return wall, int(peak[-1]) / 1024
 
 
 def growth(corpus, model_path: Path, sizes, work: Path) -> list[dict]:

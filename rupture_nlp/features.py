@@ -10,8 +10,9 @@ that?" is withdrawal, after "how old is he?" it is not. So each turn is describe
 - its rupture cues, the cues of the two turns before and the one after, split by role;
 - its role, whether the speaker changed, and its relative position in the session.
 
-All n-grams are hashed (no vocabulary to store, nothing to tokenise twice) and weighted by
-TF-IDF learned in ``fit``. The hash functions are spaCy's and murmurhash, which are the same in
+All n-grams are hashed (no vocabulary to store, nothing to tokenise twice); ``fit`` keeps those
+seen in at least ``min_df`` training turns and learns their IDF weights. The hash functions
+are spaCy's and murmurhash, which are the same in
 every process, so predictions are reproducible.
 """
 
@@ -21,7 +22,6 @@ import numpy as np
 import scipy.sparse as sp
 from murmurhash.mrmr import hash as murmur
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
 from .cues import CUE_NAMES
@@ -90,19 +90,17 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
 
     # -- n-gram blocks --------------------------------------------------------------------------
 
-    def _word_counts(self, enc) -> sp.csr_matrix:
+    def _word_entries(self, enc) -> tuple[np.ndarray, np.ndarray]:
+        """(turn, hashed column) of every word unigram, role-conjoined unigram and bigram."""
         n, size = len(enc), np.uint64(self.n_features)
-        lengths = np.diff(enc.offsets)
-        doc = np.repeat(np.arange(n), lengths)
+        doc = np.repeat(np.arange(n), np.diff(enc.offsets))
         lem = enc.lemmas.astype(np.uint64)
         uni = lem % size
-        role = enc.roles[doc].astype(np.uint64)
-        conj = (lem * _K3 + role + np.uint64(1)) % size
+        conj = (lem * _K3 + enc.roles[doc].astype(np.uint64) + np.uint64(1)) % size
         same = doc[1:] == doc[:-1]
         bi = ((lem[:-1] * _K1) ^ (lem[1:] * _K2))[same] % size
         rows = np.concatenate([doc, doc, doc[:-1][same]])
-        cols = np.concatenate([uni, conj, bi]).astype(np.int64)
-        return _counts(rows, cols, n, self.n_features)
+        return rows, np.concatenate([uni, conj, bi]).astype(np.int64)
 
     def _char_ids(self, lemma_id: int, text: str) -> np.ndarray:
         cache = self.__dict__.setdefault("_char_cache", {})
@@ -119,20 +117,34 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
             cache[lemma_id] = ids
         return ids
 
-    def _char_counts(self, enc) -> sp.csr_matrix:
+    def _char_counts(self, enc, columns: np.ndarray | None = None) -> sp.csr_matrix:
+        """Character n-gram counts per turn, via the n-grams of each distinct lemma.
+
+        ``columns`` maps hashed columns to kept ones (-1: dropped); without it, all columns.
+        """
         n = len(enc)
-        if self.char_ngrams[1] <= 0 or not len(enc.lemmas):
-            return sp.csr_matrix((n, self.n_features), dtype=np.float32)
+        width = self.n_features if columns is None else int((columns >= 0).sum())
+        if self.char_ngrams[1] <= 0 or not len(enc.lemmas) or not width:
+            return sp.csr_matrix((n, width), dtype=np.float32)
         uniq, inverse = np.unique(enc.lemmas, return_inverse=True)
         per_word = [self._char_ids(int(h), enc.strings.get(int(h), "")) for h in uniq.tolist()]
-        indptr = np.r_[0, np.cumsum([len(p) for p in per_word])]
-        word_grams = sp.csr_matrix(
-            (np.ones(indptr[-1], np.float32), np.concatenate(per_word), indptr),
-            shape=(len(uniq), self.n_features),
-        )
+        lengths = np.fromiter((len(p) for p in per_word), np.int64, len(per_word))
+        word_rows = np.repeat(np.arange(len(uniq)), lengths)
+        grams = np.concatenate(per_word)
+        if columns is not None:
+            grams = columns[grams]
+            word_rows, grams = word_rows[grams >= 0], grams[grams >= 0]
+        word_grams = _counts(word_rows, grams, len(uniq), width)
         doc = np.repeat(np.arange(n), np.diff(enc.offsets))
-        turn_words = _counts(doc, inverse, n, len(uniq))
-        return (turn_words @ word_grams).tocsr()
+        return (_counts(doc, inverse, n, len(uniq)) @ word_grams).tocsr()
+
+    def _word_counts(self, enc, columns: np.ndarray | None = None) -> sp.csr_matrix:
+        rows, cols = self._word_entries(enc)
+        if columns is None:
+            return _counts(rows, cols, len(enc), self.n_features)
+        cols = columns[cols]
+        keep = cols >= 0
+        return _counts(rows[keep], cols[keep], len(enc), int((columns >= 0).sum()))
 
     # -- dense block -----------------------------------------------------------------------------
 
@@ -162,34 +174,55 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
 
     # -- estimator API ---------------------------------------------------------------------------
 
-    def _frequent(self, counts: sp.csr_matrix) -> np.ndarray:
+    def _frequent(self, counts: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Map hashed columns seen in at least ``min_df`` turns to 0..k-1 (others to -1), and
+        their inverse document frequencies (smoothed, as scikit-learn's TF-IDF)."""
         df = np.bincount(counts.indices, minlength=counts.shape[1])
-        return np.flatnonzero(df >= self.min_df)
+        kept = np.flatnonzero(df >= self.min_df)
+        columns = np.full(counts.shape[1], -1, dtype=np.int64)
+        columns[kept] = np.arange(len(kept))
+        idf = np.log((1 + counts.shape[0]) / (1 + df[kept])) + 1
+        return columns, idf.astype(np.float32)
 
     def fit(self, X, y=None):
-        words, chars = self._word_counts(X), self._char_counts(X)
-        self.word_columns_ = self._frequent(words)
-        self.char_columns_ = self._frequent(chars)
-        self.word_tfidf_ = TfidfTransformer(sublinear_tf=True).fit(words[:, self.word_columns_])
-        self.char_tfidf_ = TfidfTransformer(sublinear_tf=True).fit(chars[:, self.char_columns_])
-        n_dense = self._dense(X).shape[1]
-        self.n_features_out_ = 3 * len(self.word_columns_) + len(self.char_columns_) + n_dense
+        self.word_columns_, self.word_idf_ = self._frequent(self._word_counts(X))
+        self.char_columns_, self.char_idf_ = self._frequent(self._char_counts(X))
+        n_words, n_chars = len(self.word_idf_), len(self.char_idf_)
+        self.n_features_out_ = 3 * n_words + n_chars + self._dense(X).shape[1]
         return self
 
     def transform(self, X) -> sp.csr_matrix:
-        check_is_fitted(self, "word_tfidf_")
-        words = self.word_tfidf_.transform(self._word_counts(X)[:, self.word_columns_])
-        chars = self.char_tfidf_.transform(self._char_counts(X)[:, self.char_columns_])
-        prev, nxt = _shift(X.sessions, -1), _shift(X.sessions, 1)
+        check_is_fitted(self, "word_columns_")
+        words = _tfidf(self._word_counts(X, self.word_columns_), self.word_idf_)
+        chars = _tfidf(self._char_counts(X, self.char_columns_), self.char_idf_)
         w = self.context_weight
         blocks = [
             words,
-            chars * self.char_weight,
-            (prev @ words) * w,
-            (nxt @ words) * w,
+            _scaled(chars, self.char_weight),
+            _scaled(_shift(X.sessions, -1) @ words, w),
+            _scaled(_shift(X.sessions, 1) @ words, w),
             sp.csr_matrix(self._dense(X) * self.cue_weight),
         ]
         return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+
+def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear TF times IDF, rows scaled to unit length, all in float32 and in place."""
+    m = counts.astype(np.float32)
+    if not m.nnz:
+        return m
+    m.data = (1 + np.log(m.data)) * idf[m.indices]
+    sq = np.add.reduceat(m.data**2, m.indptr[:-1][np.diff(m.indptr) > 0])
+    norms = np.ones(m.shape[0], np.float32)
+    norms[np.diff(m.indptr) > 0] = np.sqrt(sq)
+    m.data /= np.repeat(norms, np.diff(m.indptr))
+    return m
+
+
+def _scaled(m: sp.csr_matrix, factor: float) -> sp.csr_matrix:
+    m = m.astype(np.float32, copy=True)
+    m.data *= np.float32(factor)
+    return m
 
 
 def feature_names(n_features: int = 2**18) -> list[str]:

@@ -97,7 +97,7 @@ def test_context_features_see_the_previous_turn():
     assert X.shape == (4, feats.n_features_out_)
     assert not np.allclose(X[1], X[3])
     # the previous-turn block of a session's first turn is empty: context stops at sessions
-    n_words = len(feats.word_columns_)
-    n_chars = len(feats.char_columns_)
+    n_words = len(feats.word_idf_)
+    n_chars = len(feats.char_idf_)
     prev_block = slice(n_words + n_chars, 2 * n_words + n_chars)
     assert not X[2, prev_block].any() and X[3, prev_block].any()
