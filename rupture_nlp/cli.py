@@ -79,6 +79,19 @@ def n_process_option(func):
     )(func)
 
 
+def table_output_option(what: str):
+    """The one output option of every command that writes a table."""
+    return click.option(
+        "-o",
+        "--output",
+        "out",
+        required=True,
+        metavar="OUT",
+        help=f"{what}: .csv, .tsv, .jsonl or .parquet by extension; '-' for CSV "
+        "on stdout. Written to a temporary file, renamed when complete.",
+    )
+
+
 paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path())
 
 
@@ -221,13 +234,7 @@ def evaluate(paths, model, cv, split, json_out, window, gap, speaker_map):
 @cli.command(context_settings=CONTEXT)
 @paths_argument
 @model_option
-@click.option(
-    "-o",
-    "--output",
-    "out",
-    required=True,
-    help="Output table: .csv, .tsv, .jsonl or .parquet; '-' for CSV on stdout.",
-)
+@table_output_option("Output table")
 @click.option("--chunk-turns", default=20_000, show_default=True, help="Turns tagged at a time.")
 @n_process_option
 @speaker_map_option
@@ -268,13 +275,7 @@ def tag(paths, model, out, chunk_turns, n_process, speaker_map):
 @cli.command(context_settings=CONTEXT)
 @paths_argument
 @model_option
-@click.option(
-    "-o",
-    "--output",
-    "out",
-    required=True,
-    help="Episodes table: .csv, .tsv, .jsonl or .parquet; '-' for CSV on stdout.",
-)
+@table_output_option("Episodes table")
 @click.option(
     "--report",
     "report",

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from rupture_nlp.cli import cli
@@ -116,3 +120,20 @@ def test_cli_scan_writes_episodes_and_report(tmp_path, mini_model, mini_csv):
     assert report.read_text().startswith("<!DOCTYPE html>")
     gold = runner.invoke(cli, ["scan", mini_csv, "--gold", "-o", "-"], catch_exceptions=False)
     assert gold.stdout.splitlines()[0].startswith("session_id,start_turn")
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed")
+def test_report_renders_in_headless_chromium(tmp_path):
+    """The report as a person sees it: Chromium renders it to a non-blank picture, offline."""
+    report = tmp_path / "r.html"
+    report.write_text(render_report(scan([coded_sessions(tmp_path)], use_gold=True)))
+    shot = tmp_path / "shot.png"
+    script = Path(__file__).resolve().parent.parent / "scripts" / "screenshot_report.sh"
+    subprocess.run(
+        ["bash", str(script), str(report), str(shot), "900x700"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000  # a page with content, not blank
