@@ -28,6 +28,9 @@ def _fail_cleanly(func):
             return func(*args, **kwargs)
         except (TranscriptError, ModelError) as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # an output folder that cannot be made, a full disk...
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
         except KeyboardInterrupt:
             raise click.Abort() from None
 
@@ -92,6 +95,12 @@ def table_output_option(what: str):
     )
 
 
+def _folds(value: int, allow_zero: bool = False) -> int:
+    if value >= 2 or (allow_zero and value == 0):
+        return value
+    raise click.BadParameter("needs at least 2 folds" + (" (or 0 to skip)" if allow_zero else ""))
+
+
 paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path())
 
 
@@ -128,6 +137,8 @@ def validate(paths, speaker_map):
     except TranscriptError as exc:
         raise click.ClickException(str(exc)) from None
     n_problems, n_turns = 0, 0
+    # Each file is checked on its own: two coders' files of the same sessions are both valid.
+    # Commands that combine files (train, tag, scan) also refuse a session id in two files.
     for path in files:
         df, problems = read_file(path, speaker_map)
         n_turns += len(df)
@@ -157,6 +168,7 @@ def validate(paths, speaker_map):
     "--cv",
     default=5,
     show_default=True,
+    callback=lambda ctx, param, v: _folds(v, allow_zero=True),
     help="Folds of session-grouped cross-validation for the recorded metrics (0: skip).",
 )
 @speaker_map_option
@@ -171,7 +183,14 @@ def train(paths, out, seed, spacy_model, cv, speaker_map):
     """
     from .corpus import load_training_data
     from .training import train_and_save
+    from .writers import check_output
 
+    if not out.endswith(".joblib"):
+        raise TranscriptError(
+            f"{out}: a model file name must end in .joblib (its metadata is "
+            "written beside it as .json)"
+        )
+    check_output(out, paths, suffixes=(".joblib",))
     df = load_training_data(paths, "train", speaker_map)
     meta = train_and_save(df, out, seed=seed, spacy_model=spacy_model, cv=cv, progress=_say)
     click.echo(f"wrote {out} (sha256 {meta['sha256'][:12]}...), {meta['n_turns']} turns")
@@ -190,6 +209,7 @@ def train(paths, out, seed, spacy_model, cv, speaker_map):
     "--cv",
     type=int,
     default=None,
+    callback=lambda ctx, param, v: v if v is None else _folds(v),
     help="Grouped K-fold cross-validation estimate instead of a model.",
 )
 @click.option(
@@ -201,8 +221,10 @@ def train(paths, out, seed, spacy_model, cv, speaker_map):
 @click.option(
     "--json", "json_out", type=click.Path(dir_okay=False), help="Also write metrics as JSON."
 )
-@click.option("--window", default=None, type=int, help="Repair window for episode figures.")
-@click.option("--gap", default=None, type=int, help="Marker gap for episode figures.")
+@click.option(
+    "--window", default=None, type=click.IntRange(0), help="Repair window for episode figures."
+)
+@click.option("--gap", default=None, type=click.IntRange(1), help="Marker gap for episode figures.")
 @speaker_map_option
 @_fail_cleanly
 def evaluate(paths, model, cv, split, json_out, window, gap, speaker_map):
@@ -215,7 +237,10 @@ def evaluate(paths, model, cv, split, json_out, window, gap, speaker_map):
     """
     from .corpus import load_training_data
     from .evaluation import evaluate_frame, format_metrics
+    from .writers import check_output
 
+    if json_out:
+        check_output(json_out, paths, suffixes=(".json",))
     df = load_training_data(paths, split, speaker_map)
     result = evaluate_frame(df, model=model, cv=cv, window=window, gap=gap, progress=_say)
     click.echo(format_metrics(result["turns"], title=result["title"]))
@@ -286,12 +311,14 @@ def tag(paths, model, out, chunk_turns, n_process, speaker_map):
     "--window",
     default=DEFAULT_WINDOW,
     show_default=True,
+    type=click.IntRange(0),
     help="Turns after an episode's last marker in which a repair must begin.",
 )
 @click.option(
     "--gap",
     default=DEFAULT_GAP,
     show_default=True,
+    type=click.IntRange(1),
     help="Marker turns at most this many turns apart form one episode.",
 )
 @click.option(
@@ -324,7 +351,7 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_proc
 
     check_output(out, paths)
     if report:
-        check_output(report, paths)
+        check_output(report, paths, suffixes=(".html",))
     result = run_scan(
         paths,
         model=model,

@@ -41,14 +41,18 @@ EPISODE_COLUMNS = [
 
 
 def _turn_kinds(df: pd.DataFrame, column: str, min_prob: float | None) -> np.ndarray:
-    """'m' for a marker turn, 'r' for a repair turn, '' otherwise."""
+    """'m' for a marker turn, 'r' for a repair turn, '' otherwise.
+
+    With ``min_prob``, a turn is also a marker when p(withdrawal) + p(confrontation) reaches it
+    and is not below p(repair): lowering the threshold finds quieter ruptures but never turns a
+    confident repair into a rupture. Repairs stay the model's own repair predictions.
+    """
     labels = df[column].astype(str).to_numpy()
-    kinds = np.where(np.isin(labels, MARKERS), "m", np.where(labels == "repair", "r", ""))
-    if min_prob is not None and {"p_withdrawal", "p_confrontation", "p_repair"} <= set(df.columns):
+    marker = np.isin(labels, MARKERS)
+    if min_prob is not None:
         p_marker = (df["p_withdrawal"] + df["p_confrontation"]).to_numpy()
-        p_repair = df["p_repair"].to_numpy()
-        kinds = np.where(p_marker >= min_prob, "m", np.where(p_repair >= min_prob, "r", ""))
-    return kinds
+        marker = (p_marker >= min_prob) & (p_marker >= df["p_repair"].to_numpy())
+    return np.where(marker, "m", np.where(labels == "repair", "r", ""))
 
 
 def _excerpt(text: str) -> str:
@@ -93,6 +97,12 @@ def find_episodes(
         column = "predicted_label" if "predicted_label" in df.columns else "label"
     if gap < 1 or window < 0:
         raise ValueError("gap must be at least 1 and window at least 0")
+    needed = {"p_withdrawal", "p_confrontation", "p_repair"}
+    if min_prob is not None and not needed <= set(df.columns):
+        raise ValueError(
+            "min_prob needs model probabilities (p_withdrawal, p_confrontation, "
+            "p_repair); tag the turns first"
+        )
     rows = []
     has_times = "start" in df.columns
     for sid, session in df.groupby("session_id", sort=False):
@@ -108,7 +118,7 @@ def find_episodes(
             after = np.flatnonzero(kinds[last + 1 : last + 1 + window] == "r")
             repair_pos = last + 1 + int(after[0]) if len(after) else None
             kinds_here = set(labels[group]) & set(MARKERS)
-            if min_prob is not None and len(kinds_here) != 1:
+            if not kinds_here:  # only below-argmax markers (min_prob): the likelier kind
                 kinds_here = (
                     {"withdrawal"}
                     if (
@@ -125,7 +135,8 @@ def find_episodes(
                 "n_markers": len(group),
                 "repaired": repair_pos is not None,
                 "repair_turn": int(turns[repair_pos]) if repair_pos is not None else pd.NA,
-                "ends_session": repair_pos is None and last + window >= len(session) - 1,
+                # the session ended before the whole repair window had passed
+                "ends_session": repair_pos is None and last + window > len(session) - 1,
                 "start": np.nan,
                 "end": np.nan,
                 "excerpt": _excerpt(session["text"].iloc[first]) if text else "",

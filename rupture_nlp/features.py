@@ -86,6 +86,7 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_char_cache", None)
+        state.pop("_char_cache_key", None)
         return state
 
     # -- n-gram blocks --------------------------------------------------------------------------
@@ -103,7 +104,11 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
         return rows, np.concatenate([uni, conj, bi]).astype(np.int64)
 
     def _char_ids(self, lemma_id: int, text: str) -> np.ndarray:
-        cache = self.__dict__.setdefault("_char_cache", {})
+        # cached per lemma; the cache belongs to one setting of the hashing parameters
+        key = (self.n_features, tuple(self.char_ngrams))
+        if self.__dict__.get("_char_cache_key") != key:
+            self._char_cache, self._char_cache_key = {}, key
+        cache = self._char_cache
         ids = cache.get(lemma_id)
         if ids is None:
             lo, hi = self.char_ngrams

@@ -131,6 +131,17 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
             f"{row['session_id']!r}, turn {row['turn']}); training needs every "
             "turn labelled"
         )
+    sessions_per_label = df.groupby("label")["session_id"].nunique()
+    if df["session_id"].nunique() < 2:
+        raise TranscriptError(
+            "training needs at least 2 sessions: probabilities are calibrated on held-out sessions"
+        )
+    rare = sessions_per_label[sessions_per_label < 2]
+    if len(rare):
+        raise TranscriptError(
+            f"label {rare.index[0]!r} occurs in only one session; every label needs at least two "
+            "sessions, because calibration holds whole sessions out"
+        )
     present = set(df["label"])
     if len(present) < 2:
         raise TranscriptError(f"training needs at least two labels; found only {sorted(present)}")
@@ -149,7 +160,15 @@ def train(df: pd.DataFrame, seed: int = 0, spacy_model: str | None = None, **par
     """
     df = _labelled(df)
     model = build_model(seed=seed, spacy_model=spacy_model, **params)
-    return model.fit(df, df["label"].to_numpy(), clf__groups=df["session_id"].to_numpy())
+    try:
+        return model.fit(df, df["label"].to_numpy(), clf__groups=df["session_id"].to_numpy())
+    except ValueError as exc:
+        if "class" not in str(exc):
+            raise
+        raise TranscriptError(
+            "too few sessions per label to hold sessions out for calibration "
+            f"({exc}); add coded sessions or merge rare labels"
+        ) from None
 
 
 def predict(model: Pipeline, df: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ModelError
-from .writers import atomic_path, write_text
+from .writers import atomic_path
 
 __all__ = [
     "FORMAT_VERSION",
@@ -30,9 +30,11 @@ __all__ = [
     "save_model",
 ]
 
-FORMAT_VERSION = 1
-#: Libraries whose pickles must be read by the same version that wrote them.
-_EXACT = ("scikit-learn", "numpy", "scipy")
+#: Bumped whenever the meaning of a fitted model's state changes; older files are refused.
+FORMAT_VERSION = 2
+#: Packages that must be the same version that wrote a model: pickles of their objects, and
+#: the features they compute (rupture-nlp itself, the lemma tables), are only stable within one.
+_EXACT = ("rupture-nlp", "scikit-learn", "numpy", "scipy", "spacy-lookups-data")
 
 
 def library_versions() -> dict[str, str]:
@@ -87,23 +89,26 @@ def metadata_path(model_path: str | Path) -> Path:
 def save_model(model, path: str | Path, metadata: dict) -> dict:
     """Write ``model`` with joblib and its metadata JSON beside it; return the metadata written.
 
-    Both files are written to temporary names first and renamed, so an interrupted save never
-    leaves a model whose metadata describes another file.
+    Both files are written to temporary names and renamed only when both are complete. A crash
+    between the two renames can leave a new file beside old metadata; their sha256 then
+    disagree and :func:`load_model` refuses the pair, so a mismatched pair is never loaded.
     """
     import joblib
 
     path = Path(path)
-    with atomic_path(path) as tmp:
-        joblib.dump(model, tmp, compress=3)
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "model_file": path.name,
-        "sha256": file_sha256(path),
-        "versions": library_versions(),
-        **metadata,
-    }
-
-    write_text(metadata_path(path), json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    if path.suffix.lower() == ".json":
+        raise ModelError(f"{path}: a model file cannot end in .json (its metadata goes there)")
+    with atomic_path(path) as tmp_model, atomic_path(metadata_path(path)) as tmp_meta:
+        joblib.dump(model, tmp_model, compress=3)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "model_file": path.name,
+            "sha256": file_sha256(tmp_model),
+            "versions": library_versions(),
+            **metadata,
+        }
+        with open(tmp_meta, "w", encoding="utf-8") as f:
+            f.write(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
     return meta
 
 
@@ -124,6 +129,8 @@ def read_metadata(path: str | Path) -> dict:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{meta_file} is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"{meta_file} is not a model metadata file (expected a JSON object)")
     if meta.get("format_version") != FORMAT_VERSION:
         raise ModelError(
             f"{path} has model format {meta.get('format_version')!r}; this version of "

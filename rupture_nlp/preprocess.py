@@ -106,13 +106,14 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for key in ("_nlp", "_lemma_cache", "_string_cache"):
+        for key in ("_nlp", "_nlp_name", "_lemma_cache", "_string_cache"):
             state.pop(key, None)
         return state
 
     def _pipeline(self):
-        if getattr(self, "_nlp", None) is None:
+        if getattr(self, "_nlp", None) is None or self._nlp_name != self.spacy_model:
             self._nlp = build_nlp(self.spacy_model)
+            self._nlp_name = self.spacy_model
             self._lemma_cache: dict[int, tuple[int, int]] = {}
             self._string_cache: dict[int, str] = {}
         return self._nlp

@@ -29,6 +29,7 @@ from .validation import check_frame
 
 __all__ = [
     "READERS",
+    "SessionContinuity",
     "expand_paths",
     "iter_transcript_chunks",
     "parse_speaker_map",
@@ -116,7 +117,9 @@ def _rows_to_frame(rows: list[dict], lines: list[int]) -> tuple[pd.DataFrame, np
 
 
 def _iter_delimited(path: Path, text_stream: io.TextIOBase, delimiter: str, chunk: int):
-    reader = csv.reader(text_stream, delimiter=delimiter)
+    # TSV has no quoting (IANA): a lone " in a turn is text, not the start of a quoted field
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(text_stream, delimiter=delimiter, quoting=quoting)
     try:
         header = next(reader)
     except StopIteration:
@@ -264,7 +267,7 @@ def read_plain_text(path: Path, text: str, speaker_map: dict[str, str]):
     lines: list[int] = []
     problems: list[Problem] = []
     session = path.stem
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(_physical_lines(text), 1):
         if not line.strip():
             continue
         m = _TEXT_LINE.match(line)
@@ -297,8 +300,6 @@ def read_plain_text(path: Path, text: str, speaker_map: dict[str, str]):
         rows, columns=["session_id", "turn", "speaker", "speaker_name", "text", "start"]
     )
     _fill_ends(df)
-    if df["start"].isna().all():
-        df = df.drop(columns=["start", "end"])
     return df, np.asarray(lines, dtype=np.int64), problems
 
 
@@ -326,7 +327,13 @@ def _cue_speaker(text: str, voice: str | None, speaker_map) -> tuple[str | None,
 
 
 def _timing_lines(text: str) -> list[int]:
-    return [i for i, line in enumerate(text.splitlines(), 1) if "-->" in line]
+    return [i for i, line in enumerate(_physical_lines(text), 1) if "-->" in line]
+
+
+def _physical_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: split on newlines only (str.splitlines also splits on
+    form feeds, vertical tabs and Unicode separators, which shifts every line number after)."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
 def _read_cues(path: Path, text: str, speaker_map: dict[str, str]):
@@ -366,15 +373,14 @@ def _read_cues(path: Path, text: str, speaker_map: dict[str, str]):
     prev_start = -1.0
     for k, (voice, body, start, end) in enumerate(cues):
         line = timing[k] if k < len(timing) else None
-        # A cue that opens a turn is checked with the turn's times by check_frame; a cue merged
-        # into the turn before is checked here, or its times would vanish unseen.
-        cue_problems = []
+        # Times are checked per cue (check_frame skips them for cue files): a cue merged into
+        # the turn before would otherwise vanish unseen, and turn starts hide cue order.
         if end < start:
-            cue_problems.append(
+            problems.append(
                 Problem(str(path), line, f"cue ends ({end:.3f}s) before it starts ({start:.3f}s)")
             )
         if start < prev_start:
-            cue_problems.append(
+            problems.append(
                 Problem(
                     str(path),
                     line,
@@ -396,7 +402,6 @@ def _read_cues(path: Path, text: str, speaker_map: dict[str, str]):
                 continue
             name = rows[-1]["speaker_name"]
         if rows and rows[-1]["speaker_name"] == name:
-            problems += cue_problems
             rows[-1]["text"] = (rows[-1]["text"] + " " + body).strip()
             rows[-1]["end"] = max(rows[-1]["end"], end)
             continue
@@ -431,7 +436,7 @@ def _normalise_table(df: pd.DataFrame, speaker_map: dict[str, str]) -> pd.DataFr
         raw = df["speaker"].astype(str)
         roles = {s: normalise_role(s, speaker_map) for s in raw.unique()}
         mapped = raw.map(lambda s: roles[s] or s)
-        if speaker_map and (mapped != raw).any() and "speaker_name" not in df.columns:
+        if speaker_map and "speaker_name" not in df.columns:
             df["speaker_name"] = raw
         df["speaker"] = mapped
     for col in ("session_id", "text", "label", "subtype"):
@@ -449,12 +454,69 @@ def _finish(
     lines: np.ndarray,
     problems: list[Problem],
     speaker_map: dict[str, str],
-) -> tuple[pd.DataFrame, list[Problem]]:
+):
     if df is None:
-        return pd.DataFrame(), problems
+        return pd.DataFrame(), problems, lines
     df = _normalise_table(df, speaker_map)
-    df, more = check_frame(df, str(path), lines)
-    return df, problems + more
+    cue_file = path.suffix.lower() in CUE_SUFFIXES
+    df, more = check_frame(df, str(path), lines, check_times=not cue_file)
+    return df, problems + more, lines
+
+
+class SessionContinuity:
+    """The checks that span pieces of a file and files of one input.
+
+    ``check_frame`` sees one piece at a time; this remembers where the last piece ended and which
+    sessions are finished, so a turn duplicated across a piece boundary, a session that comes
+    back after others, or one session id in two files (ids come from file names) is reported
+    the same whether a file is read whole or streamed.
+    """
+
+    def __init__(self):
+        self.finished: dict[str, str] = {}
+        self.last: tuple[str, str, int, float] | None = None  # path, session, turn, start
+
+    def check(self, df: pd.DataFrame, path: Path, lines) -> list[Problem]:
+        if not len(df) or not {"session_id", "turn"} <= set(df.columns):
+            return []
+        problems = []
+        where = str(path)
+        sids = df["session_id"].to_numpy()
+        line0 = None if lines is None or not len(lines) or lines[0] is None else int(lines[0])
+        if self.last is not None and self.last[:2] == (where, sids[0]):
+            turn = int(df["turn"].iloc[0])
+            if 0 <= turn <= self.last[2]:
+                problems.append(
+                    Problem(
+                        where,
+                        line0,
+                        f"turn {turn} does not come after turn "
+                        f"{self.last[2]} in session {sids[0]!r}; turns must ascend",
+                    )
+                )
+        elif self.last is not None:
+            self.finished[self.last[1]] = self.last[0]
+        starts = np.flatnonzero(np.r_[True, sids[1:] != sids[:-1]])
+        for i in starts:
+            sid = sids[i]
+            if sid not in self.finished:
+                continue
+            at = None if lines is None or lines[i] is None else int(lines[i])
+            if self.finished[sid] == where:
+                msg = (
+                    f"session {sid!r} continues here after other sessions; keep its turns together"
+                )
+            else:
+                msg = (
+                    f"session {sid!r} also appears in {self.finished[sid]}; session ids must be "
+                    "unique (rename one file, or give the table a session_id column)"
+                )
+            problems.append(Problem(where, at, msg))
+        for i in starts[:-1]:
+            self.finished.setdefault(sids[i], where)
+        start = float(df["start"].iloc[-1]) if "start" in df.columns else float("nan")
+        self.last = (where, sids[-1], int(df["turn"].iloc[-1]), start)
+        return problems
 
 
 READERS = {
@@ -469,7 +531,7 @@ READERS = {
 
 
 def _iter_file(path: Path, speaker_map: dict[str, str], chunk: int):
-    """Yield ``(frame, problems)`` pieces of one file; tables stream, transcripts come whole."""
+    """Yield ``(frame, problems, lines)`` pieces of a file; tables stream, transcripts come whole."""
     suffix = path.suffix.lower()
     if suffix not in READERS:
         raise TranscriptError(
@@ -491,32 +553,39 @@ def _iter_file(path: Path, speaker_map: dict[str, str], chunk: int):
             Problem(str(path), None, f"cannot read file ({exc.strerror})")
         ) from None
     if text is None:
-        yield pd.DataFrame(), problems
+        yield pd.DataFrame(), problems, None
         return
     reader = read_plain_text if suffix in TEXT_SUFFIXES else _read_cues
     df, lines, parse_problems = reader(path, text, speaker_map)
     yield _finish(df, path, lines, problems + parse_problems, speaker_map)
 
 
-def read_file(path: str | Path, speaker_map: dict[str, str] | None = None):
+def read_file(
+    path: str | Path,
+    speaker_map: dict[str, str] | None = None,
+    continuity: SessionContinuity | None = None,
+):
     """Read one file; return ``(frame, problems)`` without raising for content problems.
 
     Problems that make the rest of the file unreadable (a malformed row, bad bytes) are
-    returned as the only problem with an empty frame.
+    returned as the only problem with an empty frame. Pass one ``continuity`` to the reads of
+    several files to have session ids checked across them.
     """
     path = Path(path)
+    continuity = continuity if continuity is not None else SessionContinuity()
     frames, problems = [], []
     try:
-        for df, probs in _iter_file(path, speaker_map or {}, chunk=1_000_000):
+        for df, probs, lines in _iter_file(path, speaker_map or {}, chunk=1_000_000):
             frames.append(df)
-            problems += probs
+            problems += probs + continuity.check(df, path, lines)
     except TranscriptError as exc:
         return pd.DataFrame(), problems + exc.problems
     frames = [f for f in frames if len(f.columns)]
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if len(frames) > 1:
-        _df, more = check_frame(df, str(path), None, order_only=True)
-        problems += [p for p in more if "continues here" in p.message]
+    df = (
+        pd.concat(frames, ignore_index=True)
+        if len(frames) > 1
+        else (frames[0] if frames else pd.DataFrame())
+    )
     problems.sort(key=lambda p: (p.line is None, p.line or 0))
     return df, problems
 
@@ -538,22 +607,10 @@ def read_transcripts(paths, speaker_map: dict[str, str] | None = None) -> pd.Dat
     if isinstance(paths, (str, Path)):
         paths = [paths]
     frames, problems = [], []
-    owner: dict[str, Path] = {}
+    continuity = SessionContinuity()
     for path in expand_paths(paths):
-        df, probs = read_file(path, speaker_map)
+        df, probs = read_file(path, speaker_map, continuity)
         problems += probs
-        if len(df) and "session_id" in df.columns:
-            for sid in df["session_id"].unique():
-                if sid in owner and owner[sid] != path:
-                    problems.append(
-                        Problem(
-                            str(path),
-                            None,
-                            f"session {sid!r} also appears in "
-                            f"{owner[sid]}; session ids must be unique",
-                        )
-                    )
-                owner.setdefault(sid, path)
         frames.append(df)
     if problems:
         raise TranscriptError(problems)
@@ -575,13 +632,17 @@ def iter_transcript_chunks(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     speaker_map = speaker_map or {}
+    continuity = SessionContinuity()
     pending: pd.DataFrame | None = None
+    n_turns = 0
     for path in expand_paths(paths):
-        for df, problems in _iter_file(Path(path), speaker_map, chunk_turns):
+        for df, problems, lines in _iter_file(Path(path), speaker_map, chunk_turns):
+            problems = problems + continuity.check(df, Path(path), lines)
             if problems:
                 raise TranscriptError(problems)
             if not len(df):
                 continue
+            n_turns += len(df)
             if pending is not None and len(pending):
                 df = pd.concat([pending, df], ignore_index=True)
             last = df["session_id"].iloc[-1]
@@ -594,3 +655,5 @@ def iter_transcript_chunks(
         if pending is not None and len(pending):
             yield pending.reset_index(drop=True)
         pending = None
+    if not n_turns:
+        raise TranscriptError("no turns found in the given paths")

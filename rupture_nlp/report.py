@@ -67,12 +67,12 @@ def _timeline(session: SessionSummary, width: int = 1000, height: int = 34) -> s
         f'viewBox="0 0 {width} {height + 14}" width="100%" preserveAspectRatio="none" '
         'xmlns="http://www.w3.org/2000/svg">'
     ]
-    for i, label in enumerate(session.labels):
+    for i, (turn, label) in enumerate(zip(session.turns, session.labels, strict=True)):
         colour = COLOURS.get(label, "#999")
         y, h = (8, height - 8) if label == "none" else (2, height - 2)
         parts.append(
             f'<rect x="{i * step:.2f}" y="{y}" width="{max(step - 0.4, 0.6):.2f}" '
-            f'height="{h}" fill="{colour}"><title>turn {i + 1}: {label}</title></rect>'
+            f'height="{h}" fill="{colour}"><title>turn {turn}: {label}</title></rect>'
         )
     index = {int(t): i for i, t in enumerate(session.turns)}
     for ep in session.episodes.itertuples():

@@ -25,10 +25,11 @@ def _where(lines, i: int):
     return None if value is None else int(value)
 
 
-def check_frame(df: pd.DataFrame, path: str, lines=None, order_only: bool = False):
+def check_frame(df: pd.DataFrame, path: str, lines=None, check_times: bool = True):
     """Check a freshly read table; return it with typed columns, and the problems found.
 
-    ``lines[i]`` is the file line (or row) of ``df.iloc[i]``. ``turn`` becomes an integer and
+    ``lines[i]`` is the file line (or row) of ``df.iloc[i]``. ``check_times=False`` skips the
+    order of start times, for readers that check them at a finer grain (WebVTT/SRT cues). ``turn`` becomes an integer and
     ``start``/``end`` floats where they parse; rows that do not parse are reported, not dropped.
     """
     problems: list[Problem] = []
@@ -51,69 +52,66 @@ def check_frame(df: pd.DataFrame, path: str, lines=None, order_only: bool = Fals
             )
         )
         return df, problems
-    df = df.copy() if not order_only else df
+    df = df.copy()
 
-    if not order_only:
-        turn_raw = df["turn"]
-        turn = pd.to_numeric(turn_raw.astype(str).str.strip(), errors="coerce")
-        bad_turn = turn.isna() | (turn != turn.round())
-        add(bad_turn, lambda i: f"turn {turn_raw.iloc[i]!r} is not an integer")
-        df["turn"] = turn.where(~bad_turn, -1).astype(np.int64)
+    turn_raw = df["turn"]
+    turn = pd.to_numeric(turn_raw.astype(str).str.strip(), errors="coerce")
+    bad_turn = turn.isna() | (turn != turn.round())
+    add(bad_turn, lambda i: f"turn {turn_raw.iloc[i]!r} is not an integer")
+    df["turn"] = turn.where(~bad_turn, -1).astype(np.int64)
 
-        text = df["text"].astype(str)
-        add(text.str.strip() == "", "empty text")
+    text = df["text"].astype(str)
+    add(text.str.strip() == "", "empty text")
 
-        speakers = df["speaker"].astype(str)
+    speakers = df["speaker"].astype(str)
+    add(
+        ~speakers.isin(SPEAKER_ROLES),
+        lambda i: (
+            f"unknown speaker {speakers.iloc[i]!r}; expected therapist, client or client2..client9 "
+            f"(map names with --speaker-map '{speakers.iloc[i]}=client')"
+        ),
+    )
+    add(df["session_id"].astype(str).str.strip() == "", "empty session_id")
+
+    if "label" in df.columns:
+        label = df["label"]
         add(
-            ~speakers.isin(SPEAKER_ROLES),
-            lambda i: (
-                f"unknown speaker {speakers.iloc[i]!r}; expected therapist, client or client2..client9 "
-                f"(map names with --speaker-map '{speakers.iloc[i]}=client')"
-            ),
+            ~label.isin(LABELS + ("",)),
+            lambda i: f"unknown label {label.iloc[i]!r}; expected one of {', '.join(LABELS)}",
         )
-        add(df["session_id"].astype(str).str.strip() == "", "empty session_id")
-
+    if "subtype" in df.columns:
+        sub = df["subtype"]
+        known = sub.isin(tuple(SUBTYPES) + ("",))
+        add(
+            ~known,
+            lambda i: f"unknown subtype {sub.iloc[i]!r}; expected a 3RS code such as W2, C1 or R3",
+        )
         if "label" in df.columns:
-            label = df["label"]
+            owner = sub.map(lambda s: SUBTYPES[s][0] if s in SUBTYPES else "")
+            wrong = known & (sub != "") & (owner != df["label"])
             add(
-                ~label.isin(LABELS + ("",)),
-                lambda i: f"unknown label {label.iloc[i]!r}; expected one of {', '.join(LABELS)}",
-            )
-        if "subtype" in df.columns:
-            sub = df["subtype"]
-            known = sub.isin(tuple(SUBTYPES) + ("",))
-            add(
-                ~known,
+                wrong,
                 lambda i: (
-                    f"unknown subtype {sub.iloc[i]!r}; expected a 3RS code such as W2, C1 or R3"
+                    f"subtype {sub.iloc[i]} belongs to {owner.iloc[i]}, not to "
+                    f"label {df['label'].iloc[i]!r}"
                 ),
             )
-            if "label" in df.columns:
-                owner = sub.map(lambda s: SUBTYPES[s][0] if s in SUBTYPES else "")
-                wrong = known & (sub != "") & (owner != df["label"])
-                add(
-                    wrong,
-                    lambda i: (
-                        f"subtype {sub.iloc[i]} belongs to {owner.iloc[i]}, not to "
-                        f"label {df['label'].iloc[i]!r}"
-                    ),
-                )
 
-        for col in ("start", "end"):
-            if col in df.columns:
-                raw = df[col]
-                blank = raw.isna() | (raw.astype(str).str.strip() == "")
-                num = pd.to_numeric(raw.where(~blank), errors="coerce")
-                add(
-                    ~blank & num.isna(),
-                    lambda i, c=col, r=raw: f"{c} {r.iloc[i]!r} is not a number of seconds",
-                )
-                df[col] = num.astype(float)
-        if "start" in df.columns and "end" in df.columns:
+    for col in ("start", "end"):
+        if col in df.columns:
+            raw = df[col]
+            blank = raw.isna() | (raw.astype(str).str.strip() == "")
+            num = pd.to_numeric(raw.where(~blank), errors="coerce")
             add(
-                df["end"] < df["start"],
-                lambda i: f"end {df['end'].iloc[i]} is before start {df['start'].iloc[i]}",
+                ~blank & num.isna(),
+                lambda i, c=col, r=raw: f"{c} {r.iloc[i]!r} is not a number of seconds",
             )
+            df[col] = num.astype(float)
+    if "start" in df.columns and "end" in df.columns:
+        add(
+            df["end"] < df["start"],
+            lambda i: f"end {df['end'].iloc[i]} is before start {df['start'].iloc[i]}",
+        )
 
     # order within each session: turns strictly ascending, start times not going backwards
     sid = df["session_id"].to_numpy()
@@ -131,7 +129,7 @@ def check_frame(df: pd.DataFrame, path: str, lines=None, order_only: bool = Fals
             f"{prev_turn[i]} in session {sid[i]!r}; turns must ascend"
         ),
     )
-    if "start" in df.columns:
+    if "start" in df.columns and check_times:
         start = df["start"].to_numpy(dtype=float)
         prev = np.r_[np.nan, start[:-1]]
         add(

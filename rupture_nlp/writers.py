@@ -31,28 +31,34 @@ __all__ = [
 OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
 
 
-def check_output(out: str | Path, inputs: Iterable[str | Path] = ()) -> None:
-    """Refuse an unknown output type, or an output that would overwrite an input."""
+def check_output(
+    out: str | Path, inputs: Iterable[str | Path] = (), suffixes: tuple[str, ...] = OUTPUT_SUFFIXES
+) -> None:
+    """Refuse an unknown output type, or an output that would overwrite an input.
+
+    Inputs are expanded (folders, quoted globs) the way the readers expand them, so
+    ``rupture tag 'g/*.csv' -o g/x.csv`` cannot replace ``g/x.csv``.
+    """
+    from .readers import expand_paths
+
     if str(out) == "-":
         return
     out = Path(out)
-    if out.suffix.lower() not in OUTPUT_SUFFIXES and out.suffix.lower() != ".html":
+    if out.suffix.lower() not in suffixes:
         raise TranscriptError(
             f"{out}: unknown output type {out.suffix or '(none)'}; use one of "
-            f"{', '.join(OUTPUT_SUFFIXES)} or '-' for CSV on stdout"
+            f"{', '.join(suffixes)}" + (" or '-' for CSV on stdout" if ".csv" in suffixes else "")
         )
     resolved = out.resolve()
+    inputs = [Path(p) for p in inputs]
+    try:
+        files = expand_paths(inputs) if inputs else []
+    except TranscriptError:
+        files = []  # the read itself reports missing inputs, with the right message
+    if any(f.resolve() == resolved for f in [*files, *inputs]):
+        raise TranscriptError(f"{out}: output would overwrite an input file; choose another name")
     for p in inputs:
-        if Path(p).resolve() == resolved:
-            raise TranscriptError(
-                f"{out}: output would overwrite an input file; choose another name"
-            )
-        if (
-            Path(p).is_dir()
-            and Path(p).resolve() in resolved.parents
-            and out.suffix.lower() in OUTPUT_SUFFIXES
-            and out.exists()
-        ):
+        if p.is_dir() and p.resolve() in resolved.parents and out.exists():
             raise TranscriptError(
                 f"{out}: output inside an input folder already exists and would "
                 "be read as input next time; choose a path outside it"
@@ -90,6 +96,19 @@ def _quoting(df: pd.DataFrame) -> int:
     return csv.QUOTE_MINIMAL
 
 
+def _check_tsv(df: pd.DataFrame, out: str) -> None:
+    """TSV has no quoting: a tab or line break inside a field cannot be written faithfully."""
+    for col in df.columns:
+        values = df[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            bad = values.astype(str).str.contains(r"[\t\n\r]", regex=True)
+            if bad.any():
+                raise TranscriptError(
+                    f"{out}: column {col!r} row {int(bad.to_numpy().argmax()) + 1} has a tab or "
+                    "line break, which TSV cannot hold; write .csv or .jsonl instead"
+                )
+
+
 class TableWriter:
     """Append DataFrame chunks to one output table, committed by :meth:`close`.
 
@@ -104,6 +123,7 @@ class TableWriter:
         self._stream = None
         self._parquet = None
         self._header = True
+        self._columns: list | None = None
 
     def __enter__(self):
         if self.out != "-":
@@ -111,7 +131,22 @@ class TableWriter:
             self._tmp = self._ctx.__enter__()
         return self
 
+    def _same_columns(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Every chunk in the first chunk's columns; a column the first chunk lacked is refused,
+        because a table's header cannot change after it is written."""
+        if self._columns is None:
+            self._columns = list(df.columns)
+            return df
+        extra = [c for c in df.columns if c not in self._columns]
+        if extra:
+            raise TranscriptError(
+                f"{self.out}: later input has column(s) {', '.join(map(str, extra))} that the "
+                "first input did not; write files with different columns to separate outputs"
+            )
+        return df.reindex(columns=self._columns)
+
     def write(self, df: pd.DataFrame) -> None:
+        df = self._same_columns(df)
         suffix = ".csv" if self.out == "-" else Path(self.out).suffix.lower()
         if suffix == ".parquet":
             import pyarrow as pa
@@ -120,7 +155,14 @@ class TableWriter:
             table = pa.Table.from_pandas(df, preserve_index=False)
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self._tmp, table.schema)
-            self._parquet.write_table(table.cast(self._parquet.schema))
+            try:
+                table = table.cast(self._parquet.schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
+                raise TranscriptError(
+                    f"{self.out}: a later chunk's column types differ from the "
+                    f"first's ({exc}); write CSV or JSONL instead"
+                ) from None
+            self._parquet.write_table(table)
             return
         if self._stream is None:
             self._stream = (
@@ -133,13 +175,22 @@ class TableWriter:
         if suffix == ".jsonl":
             text = df.to_json(orient="records", lines=True, force_ascii=False)
             self._stream.write(text if text.endswith("\n") or not text else text + "\n")
-        else:
-            sep = "\t" if suffix == ".tsv" else ","
+        elif suffix == ".tsv":
+            _check_tsv(df, self.out)
             df.to_csv(
                 self._stream,
                 index=False,
                 header=self._header,
-                sep=sep,
+                sep="\t",
+                lineterminator="\n",
+                quoting=csv.QUOTE_NONE,
+                quotechar=None,
+            )
+        else:
+            df.to_csv(
+                self._stream,
+                index=False,
+                header=self._header,
                 lineterminator="\n",
                 quoting=_quoting(df),
             )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -134,3 +135,104 @@ def test_no_network_connection_is_opened(runner, tmp_path, mini_csv, monkeypatch
     ):
         result = runner.invoke(cli, args, catch_exceptions=False)
         assert result.exit_code == 0, result.output
+
+
+def test_inputs_are_never_overwritten(runner, tmp_path, mini_model, mini_csv):
+    g = tmp_path / "g"
+    g.mkdir()
+    target = g / "x.csv"
+    target.write_bytes(Path(mini_csv).read_bytes())
+    before = target.read_bytes()
+    cases = [
+        (
+            ["tag", str(g / "*.csv"), "--model", str(mini_model), "-o", str(target)],
+            "overwrite an input",
+        ),
+        (["train", str(target), "-o", str(target), "--cv", "0"], "must end in .joblib"),
+        (
+            ["evaluate", str(target), "--model", str(mini_model), "--json", str(target)],
+            "unknown output type",
+        ),
+        (
+            [
+                "scan",
+                str(target),
+                "--model",
+                str(mini_model),
+                "-o",
+                str(g / "e.csv"),
+                "--report",
+                str(g / "r.csv"),
+            ],
+            "unknown output type .csv; use one of .html",
+        ),
+        (
+            ["tag", str(target), "--model", str(mini_model), "-o", str(tmp_path / "t.html")],
+            "unknown output type .html",
+        ),
+    ]
+    for args, message in cases:
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1 and message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+    assert target.read_bytes() == before
+
+
+def test_tagging_files_with_different_columns(runner, tmp_path, mini_model):
+    (tmp_path / "a.txt").write_text("[00:00:01] Therapist: How was it?\n[00:00:04] Client: Fine.\n")
+    (tmp_path / "b.txt").write_text("Therapist: Shall we start?\nClient: Whatever you think.\n")
+    for suffix in (".csv", ".parquet", ".jsonl"):
+        out = tmp_path / f"out{suffix}"
+        result = runner.invoke(
+            cli,
+            [
+                "tag",
+                str(tmp_path / "a.txt"),
+                str(tmp_path / "b.txt"),
+                "--model",
+                str(mini_model),
+                "-o",
+                str(out),
+            ],
+            catch_exceptions=False,
+        )
+        assert result.exit_code == 0, result.output
+        tagged = read_transcripts(out)
+        assert (
+            tagged["predicted_label"].isin(["withdrawal", "confrontation", "repair", "none"]).all()
+        )
+        assert tagged["start"].tolist()[:2] == [1.0, 4.0] and tagged["start"].iloc[2:].isna().all()
+    extra = tmp_path / "extra.csv"
+    extra.write_text("session_id,turn,speaker,text,coder\nc,1,client,Hi,JB\n")
+    result = runner.invoke(
+        cli,
+        [
+            "tag",
+            str(tmp_path / "a.txt"),
+            str(extra),
+            "--model",
+            str(mini_model),
+            "-o",
+            str(tmp_path / "mixed.csv"),
+        ],
+    )
+    assert result.exit_code == 1 and "column(s) coder that the first input did not" in result.output
+    assert not (tmp_path / "mixed.csv").exists()
+
+
+def test_usage_errors_exit_2_and_io_errors_exit_1(runner, tmp_path, mini_model, mini_csv):
+    for args in (
+        ["scan", mini_csv, "--gold", "-o", "-", "--gap", "0"],
+        ["scan", mini_csv, "--gold", "-o", "-", "--window", "-1"],
+        ["evaluate", mini_csv, "--cv", "1"],
+        ["train", mini_csv, "-o", str(tmp_path / "m.joblib"), "--cv", "1"],
+    ):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2, (args, result.output)
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    result = runner.invoke(
+        cli, ["tag", mini_csv, "--model", str(mini_model), "-o", str(blocked / "out.csv")]
+    )
+    assert result.exit_code == 1 and result.output.startswith("Error: ")
+    assert "Traceback" not in result.output

@@ -75,7 +75,7 @@ def test_times_come_from_the_turns():
 
 def test_predicted_labels_and_min_prob():
     df = session(["none", "none", "none"])
-    df["predicted_label"] = ["none", "none", "none"]
+    df["predicted_label"] = ["none", "none", "repair"]
     df["p_withdrawal"] = [0.05, 0.30, 0.01]
     df["p_confrontation"] = [0.05, 0.15, 0.01]
     df["p_repair"] = [0.0, 0.0, 0.6]
@@ -83,6 +83,25 @@ def test_predicted_labels_and_min_prob():
     assert len(find_episodes(df)) == 0
     ep = find_episodes(df, min_prob=0.4)
     assert spans(ep) == [[2, 2, "withdrawal", True]]
+
+
+def test_min_prob_never_turns_a_confident_repair_into_a_rupture():
+    df = session(["none", "confrontation", "repair"])
+    df["predicted_label"] = ["none", "confrontation", "repair"]
+    df["p_withdrawal"] = [0.05, 0.10, 0.10]
+    df["p_confrontation"] = [0.05, 0.80, 0.20]
+    df["p_repair"] = [0.05, 0.05, 0.65]
+    df["p_none"] = [0.85, 0.05, 0.05]
+    assert spans(find_episodes(df, min_prob=0.3)) == [[2, 2, "confrontation", True]]
+    with pytest.raises(ValueError, match="min_prob needs model probabilities"):
+        find_episodes(session(["withdrawal", "confrontation"]), "label", min_prob=0.4)
+
+
+def test_ends_session_only_when_the_window_is_cut_short():
+    full_window = find_episodes(session(["none", "withdrawal", "none", "none", "none"]))
+    assert full_window["ends_session"].tolist() == [False]
+    cut = find_episodes(session(["none", "withdrawal", "none", "none"]))
+    assert cut["ends_session"].tolist() == [True]
 
 
 def test_no_text_drops_excerpts():

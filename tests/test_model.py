@@ -96,3 +96,37 @@ def test_save_model_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         save_model(object(), target, {})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_small_or_unbalanced_coded_sets_get_a_clear_error(mini_df):
+    from rupture_nlp.errors import TranscriptError
+
+    with pytest.raises(TranscriptError, match="at least 2 sessions"):
+        train(mini_df[mini_df["session_id"] == "mini01"])
+    two = mini_df[mini_df["session_id"].isin(["mini01", "mini03"])]
+    with pytest.raises(TranscriptError, match="occurs in only one session"):
+        train(two)
+
+
+def test_refitting_after_set_params_uses_the_new_settings(mini_df):
+    from rupture_nlp.features import ContextFeatures
+    from rupture_nlp.preprocess import TurnEncoder
+
+    enc = TurnEncoder().fit_transform(mini_df)
+    feats = ContextFeatures(n_features=2**18).fit(enc)
+    wide = len(feats.char_idf_)
+    feats.set_params(n_features=2**10, char_ngrams=(2, 2)).fit(enc)
+    fresh = ContextFeatures(n_features=2**10, char_ngrams=(2, 2)).fit(enc)
+    assert len(feats.char_idf_) == len(fresh.char_idf_) < wide
+
+
+def test_a_model_from_another_rupture_nlp_version_is_refused(tmp_path, mini_model):
+    copy = tmp_path / "m.joblib"
+    copy.write_bytes(mini_model.read_bytes())
+    meta = json.loads(metadata_path(mini_model).read_text())
+    meta["versions"]["rupture-nlp"] = "0.0.1"
+    metadata_path(copy).write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match=r"made with rupture-nlp 0.0.1"):
+        load_model(copy)
+    with pytest.raises(ModelError, match="cannot end in .json"):
+        save_model(object(), tmp_path / "m.json", {})

@@ -58,12 +58,68 @@ def test_plain_text_prefixes_continuations_and_timestamps(files):
     assert pd.isna(df["end"].iloc[4])
 
 
-def test_plain_text_without_times_has_no_time_columns(tmp_path):
+def test_plain_text_without_times_keeps_empty_time_columns(tmp_path):
+    """Every transcript file gives the same columns, so files can be tagged into one table."""
     p = tmp_path / "s.txt"
     p.write_text("Counsellor: How are you?\nPatient: Grand.\n", encoding="utf-8")
     df = read_transcripts(p)
-    assert "start" not in df.columns
+    assert df["start"].isna().all() and df["end"].isna().all()
     assert df["speaker"].tolist() == ["therapist", "client"]
+
+
+def test_line_numbers_count_newlines_only(tmp_path):
+    p = tmp_path / "vt.txt"
+    p.write_text("Therapist: one\x0bsoft break\nClient: Fine.\nNurse: hello\n", encoding="utf-8")
+    _, problems = read_file(p)
+    assert [pr.line for pr in problems] == [3]
+
+
+def test_tsv_quote_marks_are_text(tmp_path):
+    p = tmp_path / "q.tsv"
+    p.write_text(
+        'session_id\tturn\tspeaker\ttext\ns\t1\tclient\t"Whatever\n'
+        's\t2\ttherapist\tOkay.\ns\t3\tclient\tshe said "no" twice\n',
+        encoding="utf-8",
+    )
+    df = read_transcripts(p)
+    assert df["text"].tolist() == ['"Whatever', "Okay.", 'she said "no" twice']
+
+
+def test_streaming_checks_match_whole_file_checks(tmp_path):
+    """A duplicate turn on a piece boundary and a session that comes back are errors whatever
+    the chunk size."""
+    dup = tmp_path / "dup.csv"
+    dup.write_text(
+        "session_id,turn,speaker,text\nA,1,client,a\nA,2,client,b\nA,2,client,c\nA,3,client,d\n",
+        encoding="utf-8",
+    )
+    back = tmp_path / "back.csv"
+    back.write_text(
+        "session_id,turn,speaker,text\nA,1,client,a\nB,1,client,b\nA,2,client,c\nC,1,client,d\n",
+        encoding="utf-8",
+    )
+    for path, message in ((dup, "turn 2"), (back, "continues here")):
+        for chunk in (1, 2, 3, 1000):
+            with pytest.raises(TranscriptError, match=message):
+                list(iter_transcript_chunks(path, chunk_turns=chunk))
+        with pytest.raises(TranscriptError, match=message):
+            read_transcripts(path)
+
+
+def test_one_session_id_in_two_files_is_an_error_everywhere(tmp_path):
+    for client in ("clientA", "clientB"):
+        (tmp_path / client).mkdir()
+        (tmp_path / client / "session1.txt").write_text("Therapist: Hi.\nClient: Hello.\n")
+    with pytest.raises(TranscriptError, match="session 'session1' also appears in"):
+        list(iter_transcript_chunks([tmp_path]))
+    with pytest.raises(TranscriptError, match="session ids must be unique"):
+        read_transcripts([tmp_path])
+
+
+def test_empty_input_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TranscriptError, match="no turns found"):
+        list(iter_transcript_chunks([tmp_path / "empty"]))
 
 
 def test_text_before_first_speaker_is_reported(tmp_path):

@@ -76,17 +76,15 @@ def test_cue_times_out_of_order_in_vtt(tmp_path):
     p = tmp_path / "s.vtt"
     p.write_text(
         "WEBVTT\n\n00:00:05.000 --> 00:00:06.000\n<v Therapist>Hi.\n\n"
-        "00:00:02.000 --> 00:00:03.000\n<v Client>Hello.\n\n"
-        "00:00:01.000 --> 00:00:01.500\n<v Client>Still me.\n",
+        "00:00:10.000 --> 00:00:11.000\n<v Therapist>Still me.\n\n"
+        "00:00:07.000 --> 00:00:08.000\n<v Client>Hello.\n\n"
+        "00:00:01.000 --> 00:00:01.500\n<v Client>Me again.\n",
         encoding="utf-8",
     )
     _, problems = read_file(p)
     assert [(pr.line, pr.message) for pr in problems] == [
-        (
-            6,
-            "start 2.000s is before the previous turn's start 5.000s in session 's': times out of order",
-        ),
-        (9, "cue starts at 1.000s, before the previous cue (5.000s): cue times out of order"),
+        (9, "cue starts at 7.000s, before the previous cue (10.000s): cue times out of order"),
+        (12, "cue starts at 1.000s, before the previous cue (10.000s): cue times out of order"),
     ]
 
 
