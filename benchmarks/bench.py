@@ -8,7 +8,7 @@ a time.
 Inputs are built from the corpus: its turns are resampled into new sessions (whole sessions,
 with new ids) up to the size asked for, so texts, lengths and speaker patterns stay real.
 
-Usage: python benchmarks/bench.py [--quick] [--out bench-out/]
+Usage: python benchmarks/bench.py [--quick] [--out bench-out/] [--only throughput growth ...]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from rupture_nlp.training import train_and_save
 from rupture_nlp.writers import write_table
 
 ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("throughput", "growth", "multicore", "training")
 
 
 def machine() -> str:
@@ -213,6 +214,13 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-out")
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="run only these sections",
+    )
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     corpus = load_corpus(ROOT / "data")
@@ -224,15 +232,19 @@ def main(argv=None) -> None:
     model, _ = load_model(model_path)
     n = 20_000 if args.quick else 200_000
     results = {"machine": machine()}
-    results["throughput"] = throughput(corpus, model, n)
-    show(f"Throughput on {n:,} turns (same texts for every row)", results["throughput"])
-    sizes = (2_000, 10_000) if args.quick else (10_000, 100_000, 1_000_000)
-    results["growth"] = growth(corpus, model_path, sizes, args.out)
-    show("rupture tag as a process: time and peak memory as the input grows", results["growth"])
-    results["multicore"] = multicore(corpus, 5_000 if args.quick else 50_000)
-    show("Multi-core preprocessing (nlp.pipe n_process)", results["multicore"])
-    results["training"] = training(corpus, args.out, 2 if args.quick else 10)
-    show("Training time (cross-validation shown separately)", results["training"])
+    if "throughput" in args.only:
+        results["throughput"] = throughput(corpus, model, n)
+        show(f"Throughput on {n:,} turns (same texts for every row)", results["throughput"])
+    if "growth" in args.only:
+        sizes = (2_000, 10_000) if args.quick else (10_000, 100_000, 1_000_000)
+        results["growth"] = growth(corpus, model_path, sizes, args.out)
+        show("rupture tag as a process: time and peak memory as the input grows", results["growth"])
+    if "multicore" in args.only:
+        results["multicore"] = multicore(corpus, 5_000 if args.quick else 50_000)
+        show("Multi-core preprocessing (nlp.pipe n_process)", results["multicore"])
+    if "training" in args.only:
+        results["training"] = training(corpus, args.out, 2 if args.quick else 10)
+        show("Training time (cross-validation shown separately)", results["training"])
     (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nfigures also in {args.out / 'bench.json'}")
 

@@ -50,6 +50,24 @@ def _shift(sessions: np.ndarray, step: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, src[ok])), shape=(n, n))
 
 
+def _neighbour_rows(m: sp.csr_matrix, sessions: np.ndarray, step: int) -> sp.csr_matrix:
+    """Row ``i`` of the result is row ``i+step`` of ``m`` within the same session, else empty.
+
+    The same as ``_shift(sessions, step) @ m``, by row indexing, which keeps column indices
+    sorted (a sparse product does not, and sorting them again costs more than the product).
+    """
+    n = len(sessions)
+    src = np.arange(n) + step
+    ok = (src >= 0) & (src < n)
+    ok[ok] = sessions[src[ok]] == sessions[np.flatnonzero(ok)]
+    picked = m[np.where(ok, src, 0)]
+    lengths = np.diff(picked.indptr) * ok
+    keep = np.repeat(ok, np.diff(picked.indptr))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    return sp.csr_matrix((picked.data[keep], picked.indices[keep], indptr), shape=m.shape)
+
+
 class ContextFeatures(TransformerMixin, BaseEstimator):
     """Hashed n-gram, cue and context features for each turn.
 
@@ -204,11 +222,36 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
         blocks = [
             words,
             _scaled(chars, self.char_weight),
-            _scaled(_shift(X.sessions, -1) @ words, w),
-            _scaled(_shift(X.sessions, 1) @ words, w),
+            _scaled(_neighbour_rows(words, X.sessions, -1), w),
+            _scaled(_neighbour_rows(words, X.sessions, 1), w),
             sp.csr_matrix(self._dense(X) * self.cue_weight),
         ]
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
+        return _hstack_rows(blocks)
+
+
+def _hstack_rows(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
+    """Put CSR blocks side by side, row by row, in float32.
+
+    ``scipy.sparse.hstack`` spends a fifth of tagging time here; the blocks' rows are already
+    sorted, so each block's entries can be scattered straight to their places in the result.
+    """
+    blocks = [b.tocsr() for b in blocks]
+    n = blocks[0].shape[0]
+    lengths = [np.diff(b.indptr) for b in blocks]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(sum(lengths), out=indptr[1:])
+    data = np.empty(indptr[-1], dtype=np.float32)
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    row_start, offset = indptr[:-1].copy(), 0
+    for block, length in zip(blocks, lengths, strict=True):
+        if block.nnz:
+            block.sort_indices()
+            dest = np.repeat(row_start - block.indptr[:-1], length) + np.arange(block.nnz)
+            data[dest] = block.data
+            indices[dest] = block.indices + offset
+        row_start += length
+        offset += block.shape[1]
+    return sp.csr_matrix((data, indices, indptr), shape=(n, offset))
 
 
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:

@@ -130,3 +130,10 @@ def test_a_model_from_another_rupture_nlp_version_is_refused(tmp_path, mini_mode
         load_model(copy)
     with pytest.raises(ModelError, match="cannot end in .json"):
         save_model(object(), tmp_path / "m.json", {})
+
+
+def test_predictions_do_not_depend_on_chunking(mini_df):
+    model = train(mini_df)
+    whole = predict(model, mini_df, chunk_turns=10**6)
+    pieces = predict(model, mini_df, chunk_turns=5)
+    assert whole.equals(pieces)

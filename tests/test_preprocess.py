@@ -101,3 +101,28 @@ def test_context_features_see_the_previous_turn():
     n_chars = len(feats.char_idf_)
     prev_block = slice(n_words + n_chars, 2 * n_words + n_chars)
     assert not X[2, prev_block].any() and X[3, prev_block].any()
+
+
+def test_row_wise_hstack_equals_scipy_hstack():
+    import scipy.sparse as sp
+
+    from rupture_nlp.features import _hstack_rows
+
+    blocks = [
+        sp.random(40, k, density=d, format="csr", random_state=k, dtype=np.float32)
+        for k, d in ((5, 0.3), (300, 0.02), (1, 0.5), (7, 0.0))
+    ]
+    blocks.append(sp.csr_matrix(np.arange(80, dtype=np.float32).reshape(40, 2)))
+    assert np.array_equal(_hstack_rows(blocks).toarray(), sp.hstack(blocks).toarray())
+
+
+def test_neighbour_rows_match_the_shift_product():
+    import scipy.sparse as sp
+
+    from rupture_nlp.features import _neighbour_rows, _shift
+
+    m = sp.random(30, 12, density=0.3, format="csr", random_state=1, dtype=np.float32)
+    sessions = np.repeat([0, 1, 2, 3], [1, 9, 15, 5])
+    for step in (-2, -1, 1, 2):
+        expected = (_shift(sessions, step) @ m).toarray()
+        assert np.array_equal(_neighbour_rows(m, sessions, step).toarray(), expected)
