@@ -4,7 +4,7 @@ Everything between ``<!-- figures:start -->`` and ``<!-- figures:end -->`` in th
 produced here, so no figure is typed by hand; ``--check`` exits 1 when the card is out of date
 (a test runs it). Figures: sessions and turns per split, labels per split, subtypes, writers and
 modalities, timestamps, text variety, and inter-coder agreement (Cohen's kappa, overall and per
-label) from ``data/agreement/second_pass.jsonl``.
+label) from ``data/agreement/second_pass.json``.
 
 Usage: python scripts/data_card.py --data data/ [--write data/README.md | --check data/README.md]
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import re
 import sys
 from pathlib import Path
@@ -22,7 +23,6 @@ from sklearn.metrics import cohen_kappa_score
 
 from rupture_nlp.corpus import load_corpus
 from rupture_nlp.labels import LABELS, SUBTYPES
-from rupture_nlp.readers import read_transcripts
 
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 
@@ -53,10 +53,10 @@ def variety(df: pd.DataFrame) -> tuple[float, float]:
 
 
 def agreement(data: Path) -> str:
-    path = data / "agreement" / "second_pass.jsonl"
+    path = data / "agreement" / "second_pass.json"
     if not path.exists():
         return "No second coding pass yet."
-    b = read_transcripts([path])
+    b = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
     n = len(b)
     first, second = b["first_label"], b["label"]
     rows = [
@@ -92,7 +92,7 @@ def agreement(data: Path) -> str:
         + "\n\n"
         + f"An adjudicator, who saw both labels without knowing which coder gave which, decided "
         f"the {disagreements} disagreements; {changed} first-pass labels changed, and the corpus "
-        "carries the adjudicated labels (`data/agreement/second_pass.jsonl` keeps all three with "
+        "carries the adjudicated labels (`data/agreement/second_pass.json` keeps all three with "
         "the adjudicator's reasons)."
     )
 

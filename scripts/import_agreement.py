@@ -6,11 +6,12 @@ Inputs (outside the repository, as the coders delivered them):
   ``TURN|LABEL|SUBTYPE|NOTE``;
 - ``ADJUDICATION``: one line per disagreement, ``SESSION|TURN|LABEL|SUBTYPE|RATIONALE``.
 
-Outputs: ``data/agreement/second_pass.jsonl`` (a valid transcript table whose ``label`` and
-``subtype`` are the second coder's, with ``first_label``, ``first_subtype``,
-``adjudicated_label``, ``adjudicated_subtype`` and the notes beside them), and ``corpus.csv``
+Outputs: ``data/agreement/second_pass.json`` (one record per double-coded turn: its
+``session_id`` and ``turn``, the second coder's ``label``, ``subtype`` and ``note``, with
+``first_label``, ``first_subtype``, ``adjudicated_label``, ``adjudicated_subtype`` and the
+adjudicator's note; the text stays in the corpus, once), and ``corpus.csv``
 with the adjudicated labels of the disputed turns. Run once per coding pass; the first-pass
-labels stay in ``second_pass.jsonl``, so the kappa in the data card is computed against them.
+labels stay in ``second_pass.json``, so the kappa in the data card is computed against them.
 
 Usage: python scripts/import_agreement.py SECOND_DIR ADJUDICATION --data data/
 """
@@ -51,7 +52,7 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=Path("data"))
     args = ap.parse_args(argv)
     corpus_path = args.data / "corpus.csv"
-    out = args.data / "agreement" / "second_pass.jsonl"
+    out = args.data / "agreement" / "second_pass.json"
     if out.exists():
         sys.exit(f"{out} exists: the first-pass labels are already replaced; refusing to run twice")
     corpus = read_transcripts([corpus_path])
@@ -87,8 +88,6 @@ def main(argv=None) -> None:
     cols = [
         "session_id",
         "turn",
-        "speaker",
-        "text",
         "label",
         "subtype",
         "note",
@@ -98,7 +97,9 @@ def main(argv=None) -> None:
         "adjudicated_subtype",
         "adjudication_note",
     ]
-    write_table(merged[cols], out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    records = merged[cols].to_json(orient="records", indent=1, force_ascii=False)
+    out.write_text(records + "\n", encoding="utf-8")
 
     key = corpus.set_index(["session_id", "turn"]).index
     final = merged.set_index(["session_id", "turn"])
@@ -107,7 +108,6 @@ def main(argv=None) -> None:
     corpus.loc[pos, "subtype"] = final["adjudicated_subtype"].to_numpy()
     write_table(corpus, corpus_path)
     read_transcripts([corpus_path])
-    read_transcripts([out])
     changed = int((merged["adjudicated_label"] != merged["first_label"]).sum())
     print(
         f"{len(merged)} turns double-coded, {int(disputed.sum())} disputed, {changed} corpus "
