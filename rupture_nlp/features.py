@@ -24,9 +24,7 @@ from murmurhash.mrmr import hash as murmur
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .cues import CUE_NAMES
-
-__all__ = ["ContextFeatures", "feature_names"]
+__all__ = ["ContextFeatures"]
 
 _K1 = np.uint64(0x9E3779B97F4A7C15)
 _K2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -271,11 +269,3 @@ def _scaled(m: sp.csr_matrix, factor: float) -> sp.csr_matrix:
     m = m.astype(np.float32, copy=True)
     m.data *= np.float32(factor)
     return m
-
-
-def feature_names(n_features: int = 2**18) -> list[str]:
-    """Names of the dense (non-hashed) features, in the order they follow the hashed blocks."""
-    names = [f"client_{c}" for c in CUE_NAMES] + [f"therapist_{c}" for c in CUE_NAMES]
-    names += [f"prev_{c}" for c in CUE_NAMES] + [f"prev2_{c}" for c in CUE_NAMES]
-    names += [f"next_{c}" for c in CUE_NAMES]
-    return names + ["client", "has_prev", "speaker_changed", "position", "position_sq"]
