@@ -373,6 +373,53 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_proc
     )
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("first", type=click.Path())
+@click.argument("second", type=click.Path())
+@click.option(
+    "--column",
+    default="label",
+    show_default=True,
+    help="Label column of SECOND ('predicted_label' compares a model's tags).",
+)
+@click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False), help="Also write figures as JSON."
+)
+@speaker_map_option
+@_fail_cleanly
+def agree(first, second, column, json_out, speaker_map):
+    """Inter-coder agreement between two labelled files: Cohen's kappa, overall and per label.
+
+    Turns are matched by session_id and turn; only turns labelled in both count.
+
+    \b
+    Examples:
+      rupture agree coder-a.csv coder-b.csv --json kappa.json
+      rupture agree coded/ tagged.csv --column predicted_label
+    """
+    from .evaluation import agreement
+    from .readers import read_transcripts
+    from .writers import check_output, write_text
+
+    if json_out:
+        check_output(json_out, [first, second], suffixes=(".json",))
+    result = agreement(
+        read_transcripts([first], speaker_map),
+        read_transcripts([second], speaker_map),
+        column_b=column,
+    )
+    click.echo(f"{result['n_turns']} turns in {result['n_sessions']} sessions coded by both")
+    click.echo(f"Cohen's kappa {result['kappa']:.3f}, agreement {result['agreement']:.1%}")
+    for label, k in result["kappa_per_label"].items():
+        click.echo(f"  {label:<14} kappa {'-' if k is None else f'{k:.3f}'}")
+    if "subtype_agreement" in result:
+        click.echo(
+            f"same subtype where both chose the same marker: {result['subtype_agreement']:.1%}"
+        )
+    if json_out:
+        write_text(json_out, json.dumps(result, indent=2) + "\n")
+
+
 def main():  # pragma: no cover - console entry point
     cli()
 

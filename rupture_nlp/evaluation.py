@@ -204,3 +204,70 @@ def evaluate_frame(
         "turns": metrics_of_predictions(pred),
         "episodes": {**episodes, "gap": gap, "window": window},
     }
+
+
+def agreement(
+    first: pd.DataFrame, second: pd.DataFrame, column_a: str = "label", column_b: str = "label"
+) -> dict:
+    """Inter-coder agreement on the turns two labelled tables share (by session and turn).
+
+    Cohen's kappa overall and per label (each label against the rest), raw agreement, subtype
+    agreement where both chose the same marker label, and the confusion table. ``column_b``
+    may be ``predicted_label`` to treat a model as the second coder.
+
+    >>> a = pd.DataFrame({"session_id": ["s"] * 4, "turn": [1, 2, 3, 4],
+    ...                   "label": ["none", "withdrawal", "repair", "none"]})
+    >>> b = a.assign(label=["none", "withdrawal", "none", "none"])
+    >>> agreement(a, b)["kappa"]
+    0.5556
+    """
+    from sklearn.metrics import cohen_kappa_score
+
+    for name, df, col in (("first", first, column_a), ("second", second, column_b)):
+        missing = {"session_id", "turn", col} - set(df.columns)
+        if missing:
+            from .errors import TranscriptError
+
+            raise TranscriptError(f"the {name} table has no {', '.join(sorted(missing))} column")
+    # subtypes are compared only between coders' own labels, never beside a model's tags
+    with_sub = column_a == column_b == "label" and "subtype" in first and "subtype" in second
+    left = first[["session_id", "turn", column_a] + (["subtype"] if with_sub else [])]
+    right = second[["session_id", "turn", column_b] + (["subtype"] if with_sub else [])]
+    both = left.merge(right, on=["session_id", "turn"], suffixes=("_a", "_b"))
+    a_col = f"{column_a}_a" if column_a == column_b else column_a
+    b_col = f"{column_b}_b" if column_a == column_b else column_b
+    both = both[(both[a_col].astype(str) != "") & (both[b_col].astype(str) != "")]
+    if not len(both):
+        from .errors import TranscriptError
+
+        raise TranscriptError(
+            "the two tables share no labelled turns (matched by session_id and turn)"
+        )
+    a, b = both[a_col].astype(str), both[b_col].astype(str)
+    per_label = {}
+    for lab in LABELS:
+        k = cohen_kappa_score(a == lab, b == lab) if (a == lab).any() or (b == lab).any() else None
+        per_label[lab] = None if k is None or np.isnan(k) else round(float(k), 4)
+    out = {
+        "n_turns": int(len(both)),
+        "n_sessions": int(both["session_id"].nunique()),
+        "kappa": round(float(cohen_kappa_score(a, b)), 4),
+        "agreement": round(float((a == b).mean()), 4),
+        "kappa_per_label": per_label,
+        "confusion": {
+            "labels": list(LABELS),
+            "matrix": confusion_matrix(a, b, labels=list(LABELS)).tolist(),
+        },
+    }
+    if {"subtype_a", "subtype_b"} <= set(both.columns):
+        same_marker = (a == b) & (a != "none")
+        if same_marker.any():
+            out["subtype_agreement"] = round(
+                float(
+                    (
+                        both.loc[same_marker, "subtype_a"] == both.loc[same_marker, "subtype_b"]
+                    ).mean()
+                ),
+                4,
+            )
+    return out

@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
 from rupture_nlp.corpus import load_corpus
+from rupture_nlp.evaluation import agreement
 from rupture_nlp.labels import LABELS, SUBTYPES
 
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
@@ -52,48 +52,36 @@ def variety(df: pd.DataFrame) -> tuple[float, float]:
     return repeated, shared / len(texts)
 
 
-def agreement(data: Path) -> str:
+def coder_agreement(data: Path) -> str:
     path = data / "agreement" / "second_pass.json"
     if not path.exists():
         return "No second coding pass yet."
     b = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
-    n = len(b)
-    first, second = b["first_label"], b["label"]
-    rows = [
-        {
-            "label": "all (4 labels)",
-            "kappa": f"{cohen_kappa_score(first, second):.3f}",
-            "agreement": f"{(first == second).mean():.1%}",
-        }
-    ]
-    for lab in LABELS:
-        rows.append(
-            {
-                "label": lab,
-                "kappa": f"{cohen_kappa_score(first == lab, second == lab):.3f}",
-                "agreement": f"{((first == lab) == (second == lab)).mean():.1%}",
-            }
-        )
-    both_marker = (first != "none") & (first == second)
-    sub_agree = (b.loc[both_marker, "first_subtype"] == b.loc[both_marker, "subtype"]).mean()
-    disagreements = int((first != second).sum())
-    changed = int((b["adjudicated_label"] != first).sum())
-    confusion = pd.crosstab(first.rename("first coder"), second.rename("second coder"))
-    confusion = confusion.reindex(index=list(LABELS), columns=list(LABELS), fill_value=0)
+    first = b.assign(label=b["first_label"], subtype=b["first_subtype"])
+    result = agreement(first, b)  # the same function as `rupture agree`
+    rows = [{"label": "all (4 labels)", "kappa": f"{result['kappa']:.3f}"}]
+    rows += [{"label": lab, "kappa": f"{k:.3f}"} for lab, k in result["kappa_per_label"].items()]
+    confusion = pd.DataFrame(
+        result["confusion"]["matrix"], index=list(LABELS), columns=list(LABELS)
+    )
     confusion.insert(0, "first \\ second", confusion.index)
+    disagreements = int((b["first_label"] != b["label"]).sum())
+    changed = int((b["adjudicated_label"] != b["first_label"]).sum())
     return (
-        f"A second coder labelled {n} turns of {b['session_id'].nunique()} dev and test sessions "
-        "(one dev and one test session of each writer), blind to the first labels.\n\n"
+        f"A second coder labelled {result['n_turns']} turns of {result['n_sessions']} dev and test "
+        "sessions (one dev and one test session of each writer), blind to the first labels. "
+        f"Raw agreement {result['agreement']:.1%}; Cohen's kappa overall and per label (each "
+        "label against the rest):\n\n"
         + table(pd.DataFrame(rows))
         + "\n\n"
-        + f"Where both coders chose the same marker label, they chose the same subtype in "
-        f"{sub_agree:.1%} of turns.\n\n"
+        + "Where both coders chose the same marker label, they chose the same subtype in "
+        f"{result['subtype_agreement']:.1%} of turns.\n\n"
         + table(confusion)
         + "\n\n"
         + f"An adjudicator, who saw both labels without knowing which coder gave which, decided "
         f"the {disagreements} disagreements; {changed} first-pass labels changed, and the corpus "
         "carries the adjudicated labels (`data/agreement/second_pass.json` keeps all three with "
-        "the adjudicator's reasons)."
+        "the adjudicator's reasons). `rupture agree` computes the same figures for any two files."
     )
 
 
@@ -148,7 +136,7 @@ def figures(data: Path) -> str:
         f'all backchannels such as "Mm-hmm." and "Yeah."); {shared:.1%} share an '
         "8-word run with turns of three or more sessions."
     )
-    out.append("### Agreement\n\n" + agreement(data))
+    out.append("### Agreement\n\n" + coder_agreement(data))
     return "\n\n".join(out)
 
 

@@ -236,3 +236,45 @@ def test_usage_errors_exit_2_and_io_errors_exit_1(runner, tmp_path, mini_model, 
     )
     assert result.exit_code == 1 and result.output.startswith("Error: ")
     assert "Traceback" not in result.output
+
+
+def test_agree_reports_kappa_between_two_coders(runner, tmp_path, mini_df, mini_model):
+    from rupture_nlp.writers import write_table
+
+    a = mini_df.copy()
+    b = mini_df.copy()
+    b.loc[b["label"] == "repair", "label"] = "none"  # coder B never codes repair
+    b.loc[b["label"] == "none", "subtype"] = ""
+    write_table(a, tmp_path / "a.csv")
+    write_table(b, tmp_path / "b.jsonl")
+    out = tmp_path / "k.json"
+    result = runner.invoke(
+        cli,
+        ["agree", str(tmp_path / "a.csv"), str(tmp_path / "b.jsonl"), "--json", str(out)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    import json
+
+    from sklearn.metrics import cohen_kappa_score
+
+    data = json.loads(out.read_text())
+    assert data["kappa"] == round(cohen_kappa_score(a["label"], b["label"]), 4)
+    assert data["kappa_per_label"]["repair"] == 0.0 and data["kappa_per_label"]["withdrawal"] == 1.0
+    assert f"Cohen's kappa {data['kappa']:.3f}" in result.output
+    tagged = tmp_path / "t.csv"
+    runner.invoke(
+        cli,
+        ["tag", str(tmp_path / "a.csv"), "--model", str(mini_model), "-o", str(tagged)],
+        catch_exceptions=False,
+    )
+    model_vs_coder = runner.invoke(
+        cli,
+        ["agree", str(tmp_path / "a.csv"), str(tagged), "--column", "predicted_label"],
+        catch_exceptions=False,
+    )
+    assert model_vs_coder.exit_code == 0 and "62 turns in 6 sessions" in model_vs_coder.output
+    other = tmp_path / "other.csv"
+    other.write_text("session_id,turn,speaker,text,label\nzz,1,client,Hi,none\n")
+    none_shared = runner.invoke(cli, ["agree", str(tmp_path / "a.csv"), str(other)])
+    assert none_shared.exit_code == 1 and "share no labelled turns" in none_shared.output
