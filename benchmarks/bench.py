@@ -133,9 +133,20 @@ cli(sys.argv[1:])
 """
 
 
-def run_tag(path: Path, model_path: Path, out: Path) -> tuple[float, float]:
+def run_tag(path: Path, model_path: Path, out: Path, *extra: str) -> tuple[float, float]:
     """Wall seconds and peak resident memory (MiB) of one ``rupture tag`` process."""
-    cmd = [sys.executable, "-c", _TAG, "tag", str(path), "--model", str(model_path), "-o", str(out)]
+    cmd = [
+        sys.executable,
+        "-c",
+        _TAG,
+        "tag",
+        str(path),
+        "--model",
+        str(model_path),
+        "-o",
+        str(out),
+        *extra,
+    ]
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -192,7 +203,8 @@ def training(corpus, work: Path, factor: int) -> list[dict]:
     return rows
 
 
-def multicore(corpus, n: int) -> list[dict]:
+def multicore(corpus, n: int, model_path: Path, work: Path, n_tag: int) -> list[dict]:
+    """spaCy's n_process for preprocessing, and joblib workers (--jobs) for whole tag runs."""
     df = resample(corpus, n)
     rows = []
     one = None
@@ -200,7 +212,31 @@ def multicore(corpus, n: int) -> list[dict]:
         enc = TurnEncoder(n_process=procs).fit(df)
         r = rate(lambda enc=enc: enc.transform(df), n)
         one = one or r
-        rows.append({"n_process": procs, "turns/s": int(r), "speed-up": round(r / one, 2)})
+        rows.append(
+            {
+                "what": f"preprocessing, n_process={procs}",
+                "turns": n,
+                "turns/s": int(r),
+                "speed-up": round(r / one, 2),
+            }
+        )
+    src = work / f"turns-{n_tag}.csv"
+    if not src.exists():
+        write_table(resample(corpus, n_tag, seed=n_tag), src)
+    one = None
+    for jobs in (1, 2):
+        wall, _ = run_tag(src, model_path, work / "tagged.csv", "--jobs", str(jobs))
+        r = n_tag / wall
+        one = one or r
+        rows.append(
+            {
+                "what": f"rupture tag --jobs {jobs}",
+                "turns": n_tag,
+                "turns/s": int(r),
+                "speed-up": round(r / one, 2),
+            }
+        )
+    (work / "tagged.csv").unlink(missing_ok=True)
     return rows
 
 
@@ -240,8 +276,14 @@ def main(argv=None) -> None:
         results["growth"] = growth(corpus, model_path, sizes, args.out)
         show("rupture tag as a process: time and peak memory as the input grows", results["growth"])
     if "multicore" in args.only:
-        results["multicore"] = multicore(corpus, 5_000 if args.quick else 50_000)
-        show("Multi-core preprocessing (nlp.pipe n_process)", results["multicore"])
+        results["multicore"] = multicore(
+            corpus,
+            5_000 if args.quick else 50_000,
+            model_path,
+            args.out,
+            20_000 if args.quick else 1_000_000,
+        )
+        show("Multi-core: spaCy n_process, and joblib workers for tag", results["multicore"])
     if "training" in args.only:
         results["training"] = training(corpus, args.out, 2 if args.quick else 10)
         show("Training time (cross-validation shown separately)", results["training"])

@@ -72,6 +72,18 @@ def model_option(func):
     )(func)
 
 
+def jobs_option(func):
+    return click.option(
+        "--jobs",
+        "-j",
+        "n_jobs",
+        type=click.IntRange(1),
+        default=1,
+        show_default=True,
+        help="Chunks tagged in parallel (joblib worker processes).",
+    )(func)
+
+
 def n_process_option(func):
     return click.option(
         "--n-process",
@@ -261,10 +273,11 @@ def evaluate(paths, model, cv, split, json_out, window, gap, speaker_map):
 @model_option
 @table_output_option("Output table")
 @click.option("--chunk-turns", default=20_000, show_default=True, help="Turns tagged at a time.")
+@jobs_option
 @n_process_option
 @speaker_map_option
 @_fail_cleanly
-def tag(paths, model, out, chunk_turns, n_process, speaker_map):
+def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
     """Label every turn; keep the input columns, add predicted_label and p_<label>.
 
     \b
@@ -290,6 +303,7 @@ def tag(paths, model, out, chunk_turns, n_process, speaker_map):
         chunk_turns=chunk_turns,
         progress=progress,
         n_process=n_process,
+        n_jobs=n_jobs,
     )
     if show:
         click.echo("", err=True)

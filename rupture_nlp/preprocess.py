@@ -13,6 +13,7 @@ than once per token, which gives the same lemmas as running the component.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,13 @@ def build_nlp(spacy_model: str | None = None):
             f"spaCy pipeline {spacy_model!r} is not installed; install its package, or leave out "
             "--spacy-model to use the built-in blank English pipeline"
         ) from None
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_nlp(spacy_model: str | None):
+    """One pipeline per process and name: encoders unpickled in parallel workers (one per chunk)
+    would otherwise each load the lemma tables again. Encoders only read from it."""
+    return build_nlp(spacy_model)
 
 
 @dataclass
@@ -112,7 +120,7 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
 
     def _pipeline(self):
         if getattr(self, "_nlp", None) is None or self._nlp_name != self.spacy_model:
-            self._nlp = build_nlp(self.spacy_model)
+            self._nlp = _shared_nlp(self.spacy_model)
             self._nlp_name = self.spacy_model
             self._lemma_cache: dict[int, tuple[int, int]] = {}
             self._string_cache: dict[int, str] = {}

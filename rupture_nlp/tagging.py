@@ -60,12 +60,31 @@ def _load(model):
 
 
 def iter_tagged(
-    paths, model=None, speaker_map=None, chunk_turns: int = 20_000, n_process: int | None = None
+    paths,
+    model=None,
+    speaker_map=None,
+    chunk_turns: int = 20_000,
+    n_process: int | None = None,
+    n_jobs: int = 1,
 ) -> Iterator[pd.DataFrame]:
-    """Yield tagged chunks of whole sessions: input columns plus prediction columns."""
+    """Yield tagged chunks of whole sessions, in input order: input columns plus predictions.
+
+    ``n_jobs > 1`` tags chunks in parallel with joblib (its default ``loky`` process backend,
+    or whatever ``joblib.parallel_config`` selects, e.g. Dask on a cluster). Unlike spaCy's
+    ``n_process``, which ships every Doc between processes, a worker receives a chunk's rows
+    and returns its predictions, so the overhead is small. At most ``2 * n_jobs`` chunks are in
+    flight, so memory stays bounded.
+    """
     fitted, _meta = resolve_model(model, n_process)
-    for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns):
-        yield predict(fitted, chunk)
+    chunks = iter_transcript_chunks(paths, speaker_map, chunk_turns)
+    if n_jobs == 1:
+        for chunk in chunks:
+            yield predict(fitted, chunk)
+        return
+    from joblib import Parallel, delayed
+
+    run = Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch="2*n_jobs")
+    yield from run(delayed(predict)(fitted, chunk) for chunk in chunks)
 
 
 def tag_files(
@@ -76,6 +95,7 @@ def tag_files(
     chunk_turns: int = 20_000,
     progress=None,
     n_process: int | None = None,
+    n_jobs: int = 1,
 ) -> int:
     """Tag every turn of ``paths`` and write the result to ``out``; return the turn count.
 
@@ -84,7 +104,7 @@ def tag_files(
     check_output(out, paths)
     n = 0
     with TableWriter(out) as writer:
-        for tagged in iter_tagged(paths, model, speaker_map, chunk_turns, n_process):
+        for tagged in iter_tagged(paths, model, speaker_map, chunk_turns, n_process, n_jobs):
             writer.write(tagged)
             n += len(tagged)
             if progress:

@@ -278,3 +278,28 @@ def test_agree_reports_kappa_between_two_coders(runner, tmp_path, mini_df, mini_
     other.write_text("session_id,turn,speaker,text,label\nzz,1,client,Hi,none\n")
     none_shared = runner.invoke(cli, ["agree", str(tmp_path / "a.csv"), str(other)])
     assert none_shared.exit_code == 1 and "share no labelled turns" in none_shared.output
+
+
+def test_parallel_tagging_gives_the_same_table(runner, tmp_path, mini_model, mini_csv):
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"t{jobs}.csv"
+        result = runner.invoke(
+            cli,
+            [
+                "tag",
+                mini_csv,
+                "--model",
+                str(mini_model),
+                "-o",
+                str(out),
+                "--jobs",
+                jobs,
+                "--chunk-turns",
+                "10",
+            ],
+            catch_exceptions=False,
+        )
+        assert result.exit_code == 0, result.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
