@@ -237,9 +237,15 @@ def train(paths, out, seed, spacy_model, cv, speaker_map):
     "--window", default=None, type=click.IntRange(0), help="Repair window for episode figures."
 )
 @click.option("--gap", default=None, type=click.IntRange(1), help="Marker gap for episode figures.")
+@click.option(
+    "--min-prob",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Marker threshold for the model's episodes, as in scan.",
+)
 @speaker_map_option
 @_fail_cleanly
-def evaluate(paths, model, cv, split, json_out, window, gap, speaker_map):
+def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_map):
     """Per-label precision, recall and F1, macro-F1, confusion matrix, marker recall.
 
     \b
@@ -254,7 +260,9 @@ def evaluate(paths, model, cv, split, json_out, window, gap, speaker_map):
     if json_out:
         check_output(json_out, paths, suffixes=(".json",))
     df = load_training_data(paths, split, speaker_map)
-    result = evaluate_frame(df, model=model, cv=cv, window=window, gap=gap, progress=_say)
+    result = evaluate_frame(
+        df, model=model, cv=cv, window=window, gap=gap, progress=_say, min_prob=min_prob
+    )
     click.echo(format_metrics(result["turns"], title=result["title"]))
     if "episodes" in result:
         e = result["episodes"]

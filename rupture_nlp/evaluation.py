@@ -176,16 +176,18 @@ def evaluate_frame(
     window: int | None = None,
     gap: int | None = None,
     progress=None,
+    min_prob: float | None = None,
 ) -> dict:
     """Evaluate a labelled turns table with a model, or by grouped cross-validation.
 
-    Returns ``{"title", "turns": metrics(...), "episodes": unrepaired-episode precision/recall}``.
+    Returns ``{"title", "turns": metrics(...), "episodes": unrepaired-episode precision/recall}``;
+    ``min_prob`` applies to the model's episodes as in ``rupture scan --min-prob``.
     """
     from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, find_episodes, match_episodes
-    from .model import _labelled
+    from .model import require_labels
     from .tagging import resolve_model
 
-    df = _labelled(df)
+    df = require_labels(df)
     if cv:
         pred = cross_val_predictions(df, k=cv, seed=seed, progress=progress)
         title = f"{cv}-fold cross-validation grouped by session, {len(df)} turns"
@@ -196,13 +198,13 @@ def evaluate_frame(
     gap = DEFAULT_GAP if gap is None else gap
     window = DEFAULT_WINDOW if window is None else window
     episodes = match_episodes(
-        find_episodes(pred, "predicted_label", gap, window),
+        find_episodes(pred, "predicted_label", gap, window, min_prob=min_prob),
         find_episodes(pred, "label", gap, window),
     )
     return {
         "title": title,
         "turns": metrics_of_predictions(pred),
-        "episodes": {**episodes, "gap": gap, "window": window},
+        "episodes": {**episodes, "gap": gap, "window": window, "min_prob": min_prob},
     }
 
 

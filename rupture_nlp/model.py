@@ -135,31 +135,37 @@ def build_model(seed: int = 0, spacy_model: str | None = None, **params) -> Pipe
     return pipe.set_params(**settings)
 
 
-def _labelled(df: pd.DataFrame) -> pd.DataFrame:
+def require_labels(df: pd.DataFrame, purpose: str = "evaluation") -> pd.DataFrame:
+    """Refuse a table without a label on every turn (what evaluation and training need)."""
     if "label" not in df.columns:
-        raise TranscriptError("training needs a 'label' column")
+        raise TranscriptError(f"{purpose} needs a 'label' column")
     missing = df["label"].astype(str).str.strip() == ""
     if missing.any():
         row = df[missing].iloc[0]
         raise TranscriptError(
             f"{int(missing.sum())} turns have no label (first: session "
-            f"{row['session_id']!r}, turn {row['turn']}); training needs every "
-            "turn labelled"
+            f"{row['session_id']!r}, turn {row['turn']}); {purpose} needs every turn labelled"
         )
-    sessions_per_label = df.groupby("label")["session_id"].nunique()
+    return df
+
+
+def _trainable(df: pd.DataFrame) -> pd.DataFrame:
+    """What training adds: two labels, two sessions, every label in two sessions."""
+    require_labels(df, "training")
+    present = set(df["label"])
+    if len(present) < 2:
+        raise TranscriptError(f"training needs at least two labels; found only {sorted(present)}")
     if df["session_id"].nunique() < 2:
         raise TranscriptError(
             "training needs at least 2 sessions: probabilities are calibrated on held-out sessions"
         )
+    sessions_per_label = df.groupby("label")["session_id"].nunique()
     rare = sessions_per_label[sessions_per_label < 2]
     if len(rare):
         raise TranscriptError(
             f"label {rare.index[0]!r} occurs in only one session; every label needs at least two "
             "sessions, because calibration holds whole sessions out"
         )
-    present = set(df["label"])
-    if len(present) < 2:
-        raise TranscriptError(f"training needs at least two labels; found only {sorted(present)}")
     return df
 
 
@@ -173,7 +179,7 @@ def train(df: pd.DataFrame, seed: int = 0, spacy_model: str | None = None, **par
     >>> sorted(model.classes_)
     ['confrontation', 'none', 'repair', 'withdrawal']
     """
-    df = _labelled(df)
+    df = _trainable(df)
     model = build_model(seed=seed, spacy_model=spacy_model, **params)
     try:
         return model.fit(df, df["label"].to_numpy(), clf__groups=df["session_id"].to_numpy())

@@ -303,3 +303,17 @@ def test_parallel_tagging_gives_the_same_table(runner, tmp_path, mini_model, min
         assert result.exit_code == 0, result.output
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
+
+
+def test_evaluate_one_session_with_a_model(runner, tmp_path, mini_df, mini_model):
+    from rupture_nlp.writers import write_table
+
+    one = tmp_path / "one.csv"
+    write_table(mini_df[mini_df["session_id"] == "mini05"], one)
+    result = runner.invoke(
+        cli,
+        ["evaluate", str(one), "--model", str(mini_model), "--min-prob", "0.3"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "on 10 turns" in result.output and "unrepaired episodes" in result.output
