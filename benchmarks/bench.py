@@ -287,7 +287,10 @@ def main(argv=None) -> None:
     if "training" in args.only:
         results["training"] = training(corpus, args.out, 2 if args.quick else 10)
         show("Training time (cross-validation shown separately)", results["training"])
-    (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    path = args.out / "bench.json"
+    if path.exists():  # --only updates its sections and keeps the others' last figures
+        results = {**json.loads(path.read_text()), **results}
+    path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nfigures also in {args.out / 'bench.json'}")
 
 

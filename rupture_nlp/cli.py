@@ -407,12 +407,13 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_proc
 @click.option(
     "--json", "json_out", type=click.Path(dir_okay=False), help="Also write figures as JSON."
 )
-@speaker_map_option
 @_fail_cleanly
-def agree(first, second, column, json_out, speaker_map):
+def agree(first, second, column, json_out):
     """Inter-coder agreement between two labelled files: Cohen's kappa, overall and per label.
 
-    Turns are matched by session_id and turn; only turns labelled in both count.
+    Each file is a table (CSV, TSV, JSONL, Parquet) with session_id, turn and the label column;
+    transcripts columns are not needed. Turns are matched by session_id and turn; only turns
+    labelled in both count.
 
     \b
     Examples:
@@ -420,18 +421,17 @@ def agree(first, second, column, json_out, speaker_map):
       rupture agree coded/ tagged.csv --column predicted_label
     """
     from .evaluation import agreement
-    from .readers import read_transcripts
+    from .readers import read_label_table
     from .writers import check_output, write_text
 
     if json_out:
         check_output(json_out, [first, second], suffixes=(".json",))
     result = agreement(
-        read_transcripts([first], speaker_map),
-        read_transcripts([second], speaker_map),
-        column_b=column,
+        read_label_table([first]), read_label_table([second], column), column_b=column
     )
     click.echo(f"{result['n_turns']} turns in {result['n_sessions']} sessions coded by both")
-    click.echo(f"Cohen's kappa {result['kappa']:.3f}, agreement {result['agreement']:.1%}")
+    overall = "-" if result["kappa"] is None else f"{result['kappa']:.3f}"
+    click.echo(f"Cohen's kappa {overall}, agreement {result['agreement']:.1%}")
     for label, k in result["kappa_per_label"].items():
         click.echo(f"  {label:<14} kappa {'-' if k is None else f'{k:.3f}'}")
     if "subtype_agreement" in result:
@@ -439,7 +439,7 @@ def agree(first, second, column, json_out, speaker_map):
             f"same subtype where both chose the same marker: {result['subtype_agreement']:.1%}"
         )
     if json_out:
-        write_text(json_out, json.dumps(result, indent=2) + "\n")
+        write_text(json_out, json.dumps(result, indent=2, allow_nan=False) + "\n")
 
 
 def main():  # pragma: no cover - console entry point

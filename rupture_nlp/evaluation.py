@@ -238,38 +238,44 @@ def agreement(
     both = left.merge(right, on=["session_id", "turn"], suffixes=("_a", "_b"))
     a_col = f"{column_a}_a" if column_a == column_b else column_a
     b_col = f"{column_b}_b" if column_a == column_b else column_b
-    both = both[(both[a_col].astype(str) != "") & (both[b_col].astype(str) != "")]
+    for col in (a_col, b_col):
+        both[col] = both[col].where(both[col].notna(), "").astype(str).str.strip()
+    both = both[(both[a_col] != "") & (both[b_col] != "")]
     if not len(both):
         from .errors import TranscriptError
 
         raise TranscriptError(
             "the two tables share no labelled turns (matched by session_id and turn)"
         )
-    a, b = both[a_col].astype(str), both[b_col].astype(str)
-    per_label = {}
-    for lab in LABELS:
-        k = cohen_kappa_score(a == lab, b == lab) if (a == lab).any() or (b == lab).any() else None
-        per_label[lab] = None if k is None or np.isnan(k) else round(float(k), 4)
+    a, b = both[a_col], both[b_col]
+    unknown = sorted((set(a) | set(b)) - set(LABELS))
+    if unknown:
+        from .errors import TranscriptError
+
+        raise TranscriptError(
+            f"unknown label(s) {', '.join(map(repr, unknown))}; expected {', '.join(LABELS)}"
+        )
+
+    def kappa(x, y):
+        k = cohen_kappa_score(x, y)
+        return None if np.isnan(k) else round(float(k), 4)
+
     out = {
         "n_turns": int(len(both)),
         "n_sessions": int(both["session_id"].nunique()),
-        "kappa": round(float(cohen_kappa_score(a, b)), 4),
+        "kappa": kappa(a, b),
         "agreement": round(float((a == b).mean()), 4),
-        "kappa_per_label": per_label,
+        "kappa_per_label": {lab: kappa(a == lab, b == lab) for lab in LABELS},
         "confusion": {
             "labels": list(LABELS),
             "matrix": confusion_matrix(a, b, labels=list(LABELS)).tolist(),
         },
     }
     if {"subtype_a", "subtype_b"} <= set(both.columns):
-        same_marker = (a == b) & (a != "none")
-        if same_marker.any():
-            out["subtype_agreement"] = round(
-                float(
-                    (
-                        both.loc[same_marker, "subtype_a"] == both.loc[same_marker, "subtype_b"]
-                    ).mean()
-                ),
-                4,
-            )
+        sa = both["subtype_a"].where(both["subtype_a"].notna(), "").astype(str)
+        sb = both["subtype_b"].where(both["subtype_b"].notna(), "").astype(str)
+        compared = (a == b) & (a != "none") & (sa != "") & (sb != "")
+        if compared.any():
+            out["subtype_agreement"] = round(float((sa[compared] == sb[compared]).mean()), 4)
+            out["subtype_turns"] = int(compared.sum())
     return out

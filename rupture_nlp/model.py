@@ -102,8 +102,11 @@ class SessionCalibratedClassifier(ClassifierMixin, BaseEstimator):
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Labels for rows of ``predict_proba`` output, by the prior-tempered rule above."""
-        check_is_fitted(self, "class_prior_")
-        return self.classes_[np.argmax(proba / self.class_prior_**self.prior_power, axis=1)]
+        check_is_fitted(self, "calibrated_")
+        power = getattr(self, "prior_power", 0.0)
+        if not power or not hasattr(self, "class_prior_"):
+            return self.classes_[np.argmax(proba, axis=1)]
+        return self.classes_[np.argmax(proba / self.class_prior_**power, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -234,6 +237,9 @@ def _session_chunks(df: pd.DataFrame, chunk_turns: int):
     """Consecutive slices of ``df`` that never cut a session, about ``chunk_turns`` rows each."""
     sid = df["session_id"].to_numpy()
     starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+    if len(starts) != len(set(sid[starts].tolist())):
+        yield df  # a session's rows are not together: only the whole table keeps it whole
+        return
     begin = 0
     for s in starts[1:]:
         if s - begin >= chunk_turns:

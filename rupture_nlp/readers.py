@@ -34,6 +34,7 @@ __all__ = [
     "iter_transcript_chunks",
     "parse_speaker_map",
     "read_file",
+    "read_label_table",
     "read_transcripts",
 ]
 
@@ -657,3 +658,66 @@ def iter_transcript_chunks(
         pending = None
     if not n_turns:
         raise TranscriptError("no turns found in the given paths")
+
+
+def read_label_table(paths, column: str = "label") -> pd.DataFrame:
+    """Read coders' label sheets: tables that need only ``session_id``, ``turn`` and ``column``.
+
+    Researchers often keep codes apart from transcripts (a spreadsheet of session, turn, code);
+    agreement needs nothing more. Labels must be known labels or empty (not coded); ``subtype``
+    is kept when present.
+    """
+    from .labels import LABELS
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    frames, problems = [], []
+    for path in expand_paths(paths):
+        if path.suffix.lower() not in TABLE_SUFFIXES:
+            problems.append(
+                Problem(
+                    str(path),
+                    None,
+                    f"label sheets must be tables ({', '.join(sorted(TABLE_SUFFIXES))})",
+                )
+            )
+            continue
+        try:
+            for df, lines in _iter_table(path, 1_000_000):
+                missing = [c for c in ("session_id", "turn", column) if c not in df.columns]
+                if missing:
+                    problems.append(
+                        Problem(str(path), 1, f"missing column(s) {', '.join(missing)}")
+                    )
+                    break
+                keep = ["session_id", "turn", column] + (["subtype"] if "subtype" in df else [])
+                df = df[keep].copy()
+                for col in keep:
+                    if col != "turn":
+                        df[col] = df[col].where(df[col].notna(), "").astype(str).str.strip()
+                turn = pd.to_numeric(df["turn"].astype(str).str.strip(), errors="coerce")
+                for i in np.flatnonzero((turn.isna() | (turn != turn.round())).to_numpy())[:50]:
+                    problems.append(
+                        Problem(
+                            str(path),
+                            int(lines[i]),
+                            f"turn {df['turn'].iloc[i]!r} is not an integer",
+                        )
+                    )
+                for i in np.flatnonzero((~df[column].isin(LABELS + ("",))).to_numpy())[:50]:
+                    problems.append(
+                        Problem(
+                            str(path),
+                            int(lines[i]),
+                            f"unknown label {df[column].iloc[i]!r} in column {column!r}",
+                        )
+                    )
+                df["turn"] = turn.fillna(-1).astype(np.int64)
+                frames.append(df)
+        except TranscriptError as exc:
+            problems += exc.problems
+    if problems:
+        raise TranscriptError(problems)
+    if not frames:
+        raise TranscriptError("no label tables found in the given paths")
+    return pd.concat(frames, ignore_index=True)

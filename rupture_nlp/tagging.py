@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import ModelError
+from .errors import ModelError, TranscriptError
 from .model import predict
 from .modelio import load_model
 from .readers import iter_transcript_chunks
@@ -69,22 +69,31 @@ def iter_tagged(
 ) -> Iterator[pd.DataFrame]:
     """Yield tagged chunks of whole sessions, in input order: input columns plus predictions.
 
-    ``n_jobs > 1`` tags chunks in parallel with joblib (its default ``loky`` process backend,
-    or whatever ``joblib.parallel_config`` selects, e.g. Dask on a cluster). Unlike spaCy's
+    ``n_jobs > 1`` tags chunks in worker processes (joblib's loky executor). Unlike spaCy's
     ``n_process``, which ships every Doc between processes, a worker receives a chunk's rows
-    and returns its predictions, so the overhead is small. At most ``2 * n_jobs`` chunks are in
-    flight, so memory stays bounded.
+    and returns its predictions, so the overhead is small. At most ``2 * n_jobs`` chunks are
+    submitted and not yet written, so memory stays bounded however fast the workers are.
     """
+    if n_jobs > 1 and (n_process or 1) > 1:
+        raise TranscriptError("use either several jobs or several spaCy processes, not both")
     fitted, _meta = resolve_model(model, n_process)
     chunks = iter_transcript_chunks(paths, speaker_map, chunk_turns)
     if n_jobs == 1:
         for chunk in chunks:
             yield predict(fitted, chunk)
         return
-    from joblib import Parallel, delayed
+    from collections import deque
 
-    run = Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch="2*n_jobs")
-    yield from run(delayed(predict)(fitted, chunk) for chunk in chunks)
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=n_jobs)
+    pending: deque = deque()
+    for chunk in chunks:
+        pending.append(executor.submit(predict, fitted, chunk))
+        if len(pending) >= 2 * n_jobs:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def tag_files(

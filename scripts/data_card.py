@@ -81,7 +81,7 @@ def coder_agreement(data: Path) -> str:
         + f"An adjudicator, who saw both labels without knowing which coder gave which, decided "
         f"the {disagreements} disagreements; {changed} first-pass labels changed, and the corpus "
         "carries the adjudicated labels (`data/agreement/second_pass.json` keeps all three with "
-        "the adjudicator's reasons). `rupture agree` computes the same figures for any two files."
+        "the adjudicator's reasons). `rupture agree` computes the same figures for two coders' files."
     )
 
 

@@ -317,3 +317,72 @@ def test_evaluate_one_session_with_a_model(runner, tmp_path, mini_df, mini_model
     )
     assert result.exit_code == 0, result.output
     assert "on 10 turns" in result.output and "unrepaired episodes" in result.output
+
+
+def test_agree_on_label_sheets_and_undefined_kappa(runner, tmp_path):
+    a = tmp_path / "a.csv"
+    a.write_text("session_id,turn,label,subtype\ns,1,none,\ns,2,none,\ns,3,withdrawal,\n")
+    b = tmp_path / "b.jsonl"
+    b.write_text(
+        '{"session_id": "s", "turn": 1, "label": "none"}\n'
+        '{"session_id": "s", "turn": 2}\n'
+        '{"session_id": "s", "turn": 3, "label": "withdrawal", "subtype": "W2"}\n'
+    )
+    out = tmp_path / "k.json"
+    result = runner.invoke(
+        cli, ["agree", str(a), str(b), "--json", str(out)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    import json
+
+    data = json.loads(out.read_text())  # strict JSON: no NaN
+    assert data["n_turns"] == 2 and data["kappa"] == 1.0
+    assert "subtype_agreement" not in data  # a blank subtype is not a code
+    only_none = tmp_path / "n.csv"
+    only_none.write_text("session_id,turn,label\ns,1,none\ns,2,none\n")
+    result = runner.invoke(
+        cli, ["agree", str(only_none), str(only_none), "--json", str(out)], catch_exceptions=False
+    )
+    assert "Cohen's kappa -," in result.output and json.loads(out.read_text())["kappa"] is None
+    bad = tmp_path / "bad.csv"
+    bad.write_text("session_id,turn,label\ns,1,angry\n")
+    result = runner.invoke(cli, ["agree", str(a), str(bad)])
+    assert result.exit_code == 1 and "unknown label 'angry'" in result.output
+
+
+def test_jobs_and_spacy_processes_are_not_combined(runner, tmp_path, mini_model, mini_csv):
+    result = runner.invoke(
+        cli,
+        [
+            "tag",
+            mini_csv,
+            "--model",
+            str(mini_model),
+            "-o",
+            str(tmp_path / "t.csv"),
+            "--jobs",
+            "2",
+            "--n-process",
+            "2",
+        ],
+    )
+    assert result.exit_code == 1 and "not both" in result.output
+
+
+def test_parallel_tagging_reads_ahead_a_bounded_number_of_chunks(mini_model, mini_csv, monkeypatch):
+    from rupture_nlp import tagging
+
+    produced = []
+    real = tagging.iter_transcript_chunks
+
+    def counting(*args, **kwargs):
+        for chunk in real(*args, **kwargs):
+            produced.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(tagging, "iter_transcript_chunks", counting)
+    stream = tagging.iter_tagged([mini_csv], mini_model, chunk_turns=1, n_jobs=2)
+    next(stream)
+    assert len(produced) <= 4  # 2 * n_jobs in flight, whatever the workers' speed
+    rest = list(stream)
+    assert len(rest) + 1 == len(produced) == 6

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -137,3 +138,20 @@ def test_predictions_do_not_depend_on_chunking(mini_df):
     whole = predict(model, mini_df, chunk_turns=10**6)
     pieces = predict(model, mini_df, chunk_turns=5)
     assert whole.equals(pieces)
+
+
+def test_predict_with_interleaved_sessions_does_not_depend_on_chunking(mini_df):
+    model = train(mini_df)
+    a = mini_df[mini_df["session_id"] == "mini01"]
+    mixed = pd.concat([a.iloc[:5], mini_df[mini_df["session_id"] == "mini02"], a.iloc[5:]])
+    assert predict(model, mixed, chunk_turns=3).equals(predict(model, mixed, chunk_turns=10**6))
+
+
+def test_decide_falls_back_for_models_without_a_prior(mini_df):
+    model = train(mini_df)
+    clf = model[-1]
+    del clf.class_prior_
+    out = predict(model, mini_df.head(5))
+    p = out[["p_withdrawal", "p_confrontation", "p_repair", "p_none"]].to_numpy()
+    labels = np.array(["withdrawal", "confrontation", "repair", "none"])[p.argmax(axis=1)]
+    assert out["predicted_label"].tolist() == labels.tolist()
