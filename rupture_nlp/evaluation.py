@@ -7,6 +7,8 @@ a writer, a client and a topic, and splitting them would flatter the model.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -257,7 +259,10 @@ def agreement(
         )
 
     def kappa(x, y):
-        k = cohen_kappa_score(x, y)
+        # undefined when both coders used one label throughout: reported as None, not warned
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            k = cohen_kappa_score(x, y)
         return None if np.isnan(k) else round(float(k), 4)
 
     out = {
