@@ -94,6 +94,32 @@ def n_process_option(func):
     )(func)
 
 
+def episode_options(func):
+    """How marker turns group into episodes and when an episode counts as repaired; shared by
+    scan (which finds episodes) and evaluate (which scores them against the coders')."""
+    func = click.option(
+        "--min-prob",
+        type=click.FloatRange(0, 1),
+        default=None,
+        help="Count a turn as a marker when p(withdrawal)+p(confrontation) reaches this; "
+        "lower finds more ruptures and more false alarms.",
+    )(func)
+    func = click.option(
+        "--gap",
+        default=DEFAULT_GAP,
+        show_default=True,
+        type=click.IntRange(1),
+        help="Marker turns at most this many turns apart form one episode.",
+    )(func)
+    return click.option(
+        "--window",
+        default=DEFAULT_WINDOW,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Turns after an episode's last marker in which a repair must begin.",
+    )(func)
+
+
 def table_output_option(what: str):
     """The one output option of every command that writes a table."""
     return click.option(
@@ -233,16 +259,7 @@ def train(paths, out, seed, spacy_model, cv, speaker_map):
 @click.option(
     "--json", "json_out", type=click.Path(dir_okay=False), help="Also write metrics as JSON."
 )
-@click.option(
-    "--window", default=None, type=click.IntRange(0), help="Repair window for episode figures."
-)
-@click.option("--gap", default=None, type=click.IntRange(1), help="Marker gap for episode figures.")
-@click.option(
-    "--min-prob",
-    type=click.FloatRange(0, 1),
-    default=None,
-    help="Marker threshold for the model's episodes, as in scan.",
-)
+@episode_options
 @speaker_map_option
 @_fail_cleanly
 def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_map):
@@ -329,27 +346,7 @@ def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
     type=click.Path(dir_okay=False),
     help="Also write a self-contained HTML report for a supervisor.",
 )
-@click.option(
-    "--window",
-    default=DEFAULT_WINDOW,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Turns after an episode's last marker in which a repair must begin.",
-)
-@click.option(
-    "--gap",
-    default=DEFAULT_GAP,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Marker turns at most this many turns apart form one episode.",
-)
-@click.option(
-    "--min-prob",
-    type=click.FloatRange(0, 1),
-    default=None,
-    help="Count a turn as a marker when p(withdrawal)+p(confrontation) reaches this; "
-    "lower finds more ruptures and more false alarms.",
-)
+@episode_options
 @click.option(
     "--no-text", is_flag=True, help="Leave excerpts out (for sharing outside the clinic)."
 )
