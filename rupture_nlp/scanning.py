@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, EPISODE_COLUMNS, find_episodes
-from .errors import TranscriptError
 from .labels import LABELS
-from .model import predict
+from .model import require_labels
 from .readers import iter_transcript_chunks
+from .tagging import iter_tagged, resolve_model
 
 __all__ = ["ScanResult", "SessionSummary", "scan"]
 
@@ -75,20 +75,18 @@ def scan(
     With ``use_gold=True`` the coders' ``label`` column is used instead of a model, so a
     model's missed ruptures can be compared with a coder's on the same sessions.
     """
-    fitted, meta = (None, {})
-    if not use_gold:
-        from .tagging import resolve_model
-
-        fitted, meta = resolve_model(model, n_process)
     column = "label" if use_gold else "predicted_label"
+    if use_gold:
+        meta: dict = {}
+        tagged_chunks = (
+            require_labels(chunk, "scanning with --gold")
+            for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns)
+        )
+    else:
+        fitted, meta = resolve_model(model, n_process)
+        tagged_chunks = iter_tagged(paths, fitted, speaker_map, chunk_turns)
     parts, sessions = [], []
-    for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns):
-        if use_gold:
-            if "label" not in chunk.columns or (chunk["label"] == "").any():
-                raise TranscriptError("--gold needs a 'label' on every turn")
-            tagged = chunk
-        else:
-            tagged = predict(fitted, chunk)
+    for tagged in tagged_chunks:
         episodes = find_episodes(
             tagged,
             column,
