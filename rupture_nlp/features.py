@@ -38,13 +38,20 @@ def _counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.
     return m
 
 
-def _shift(sessions: np.ndarray, step: int) -> sp.csr_matrix:
-    """Sparse matrix that moves row ``i+step`` into row ``i`` within the same session."""
+def _neighbour_index(sessions: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each row ``i``: the row ``i+step`` and whether it exists in the same session."""
     n = len(sessions)
     src = np.arange(n) + step
     ok = (src >= 0) & (src < n)
     ok[ok] = sessions[src[ok]] == sessions[np.flatnonzero(ok)]
+    return src, ok
+
+
+def _shift(sessions: np.ndarray, step: int) -> sp.csr_matrix:
+    """Sparse matrix that moves row ``i+step`` into row ``i`` within the same session."""
+    src, ok = _neighbour_index(sessions, step)
     rows = np.flatnonzero(ok)
+    n = len(sessions)
     return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, src[ok])), shape=(n, n))
 
 
@@ -54,14 +61,11 @@ def _neighbour_rows(m: sp.csr_matrix, sessions: np.ndarray, step: int) -> sp.csr
     The same as ``_shift(sessions, step) @ m``, by row indexing, which keeps column indices
     sorted (a sparse product does not, and sorting them again costs more than the product).
     """
-    n = len(sessions)
-    src = np.arange(n) + step
-    ok = (src >= 0) & (src < n)
-    ok[ok] = sessions[src[ok]] == sessions[np.flatnonzero(ok)]
+    src, ok = _neighbour_index(sessions, step)
     picked = m[np.where(ok, src, 0)]
     lengths = np.diff(picked.indptr) * ok
     keep = np.repeat(ok, np.diff(picked.indptr))
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr = np.zeros(len(sessions) + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
     return sp.csr_matrix((picked.data[keep], picked.indices[keep], indptr), shape=m.shape)
 
