@@ -69,6 +69,14 @@ def resample(corpus: pd.DataFrame, n_turns: int, seed: int = 0) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True).head(n_turns)
 
 
+def turns_file(corpus: pd.DataFrame, n: int, work: Path) -> Path:
+    """A CSV of ``n`` resampled turns, written once and reused by the sections that tag files."""
+    src = work / f"turns-{n}.csv"
+    if not src.exists():
+        write_table(resample(corpus, n, seed=n), src)
+    return src
+
+
 def rate(fn, n: int, repeat: int = 1) -> float:
     """Best-of-``repeat`` items per second."""
     best = float("inf")
@@ -159,9 +167,7 @@ def run_tag(path: Path, model_path: Path, out: Path, *extra: str) -> tuple[float
 def growth(corpus, model_path: Path, sizes, work: Path) -> list[dict]:
     rows = []
     for n in sizes:
-        src = work / f"turns-{n}.csv"
-        if not src.exists():
-            write_table(resample(corpus, n, seed=n), src)
+        src = turns_file(corpus, n, work)
         wall, rss = run_tag(src, model_path, work / "tagged.csv")
         rows.append(
             {
@@ -220,9 +226,7 @@ def multicore(corpus, n: int, model_path: Path, work: Path, n_tag: int) -> list[
                 "speed-up": round(r / one, 2),
             }
         )
-    src = work / f"turns-{n_tag}.csv"
-    if not src.exists():
-        write_table(resample(corpus, n_tag, seed=n_tag), src)
+    src = turns_file(corpus, n_tag, work)
     one = None
     for jobs in (1, 2):
         wall, _ = run_tag(src, model_path, work / "tagged.csv", "--jobs", str(jobs))

@@ -99,14 +99,12 @@ def _decode(path: Path, data: bytes) -> tuple[str | None, list[Problem]]:
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return None, [
-            Problem(
-                str(path),
-                line,
-                f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-            )
-        ]
+        return None, [_not_utf8(path, data.count(b"\n", 0, exc.start) + 1, data[exc.start])]
+
+
+def _not_utf8(path: Path, line: int | None, byte: int | None = None) -> Problem:
+    which = "" if byte is None else f" (byte 0x{byte:02x})"
+    return Problem(str(path), line, f"not UTF-8 text{which}; save the file as UTF-8")
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -200,12 +198,8 @@ def _locate_bad_bytes(path: Path) -> Problem:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                return Problem(
-                    str(path),
-                    number,
-                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
-                )
-    return Problem(str(path), None, "not UTF-8 text; save the file as UTF-8")
+                return _not_utf8(path, number, raw[exc.start])
+    return _not_utf8(path, None)
 
 
 def _iter_table(path: Path, chunk: int) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
