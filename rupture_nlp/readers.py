@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import Problem, TranscriptError
+from .labels import normalise_role
 from .validation import check_frame
 
 __all__ = [
@@ -249,13 +250,6 @@ def _looks_like_name(name: str) -> bool:
     return 0 < len(words) <= 3 and all(w[0].isupper() for w in words)
 
 
-def _speaker_of(name: str, speaker_map: dict[str, str]) -> str | None:
-    """The role for a name if it is a known alias or in the map, else None."""
-    from .labels import normalise_role
-
-    return normalise_role(name, speaker_map)
-
-
 def read_plain_text(path: Path, text: str, speaker_map: dict[str, str]):
     """Parse a ``Therapist: ...`` / ``C: ...`` transcript; unprefixed lines continue a turn."""
     rows: list[dict] = []
@@ -267,7 +261,7 @@ def read_plain_text(path: Path, text: str, speaker_map: dict[str, str]):
             continue
         m = _TEXT_LINE.match(line)
         name = m.group("name").strip() if m else ""
-        role = _speaker_of(name, speaker_map) if m else None
+        role = normalise_role(name, speaker_map) if m else None
         if m and (role is not None or _looks_like_name(name)):
             ts = m.group("ts") or m.group("ts2")
             rows.append(
@@ -294,13 +288,8 @@ def read_plain_text(path: Path, text: str, speaker_map: dict[str, str]):
     df = pd.DataFrame(
         rows, columns=["session_id", "turn", "speaker", "speaker_name", "text", "start"]
     )
-    _fill_ends(df)
+    df["end"] = df["start"].shift(-1)  # a text transcript has start times; a turn ends at the next
     return df, np.asarray(lines, dtype=np.int64), problems
-
-
-def _fill_ends(df: pd.DataFrame) -> None:
-    """A text transcript gives start times only: a turn ends where the next one starts."""
-    df["end"] = df["start"].shift(-1)
 
 
 # --- WebVTT and SRT ---------------------------------------------------------------------------
@@ -316,7 +305,7 @@ def _cue_speaker(text: str, voice: str | None, speaker_map) -> tuple[str | None,
     m = _PREFIX.match(text)
     if m:
         name = (m.group("b") or m.group("n")).strip()
-        if _speaker_of(name, speaker_map) is not None or _looks_like_name(name):
+        if normalise_role(name, speaker_map) is not None or _looks_like_name(name):
             return name, m.group("t")
     return None, text
 
@@ -400,7 +389,7 @@ def _read_cues(path: Path, text: str, speaker_map: dict[str, str]):
             rows[-1]["text"] = (rows[-1]["text"] + " " + body).strip()
             rows[-1]["end"] = max(rows[-1]["end"], end)
             continue
-        role = _speaker_of(name, speaker_map)
+        role = normalise_role(name, speaker_map)
         rows.append(
             {
                 "session_id": path.stem,
@@ -424,8 +413,6 @@ def _read_cues(path: Path, text: str, speaker_map: dict[str, str]):
 
 def _normalise_table(df: pd.DataFrame, speaker_map: dict[str, str]) -> pd.DataFrame:
     """Map speakers to roles (keeping names) and give the canonical columns their types."""
-    from .labels import normalise_role
-
     df = df.copy()
     if "speaker" in df.columns:
         raw = df["speaker"].astype(str)
