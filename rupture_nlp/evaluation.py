@@ -16,7 +16,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
 
 from .labels import LABELS, MARKERS
-from .model import PROBA_COLUMNS, build_model, predict
+from .model import PROBA_COLUMNS, build_model, fit_model, predict
 
 __all__ = [
     "cross_val_predictions",
@@ -131,9 +131,7 @@ def cross_val_predictions(
         if progress:
             progress(f"fold {fold + 1}/{k}")
         train_df, test_df = df.iloc[tr], df.iloc[te]
-        fitted = clone(model).fit(
-            train_df, train_df["label"].to_numpy(), clf__groups=train_df["session_id"].to_numpy()
-        )
+        fitted = fit_model(clone(model), train_df)
         pred = predict(fitted, test_df)
         pred["fold"] = fold
         parts.append(pred)

@@ -1,141 +1,69 @@
-"""The rupture model: spaCy encoding, context features, a calibrated linear classifier.
+"""The rupture model: spaCy encoding, feature blocks, a linear first stage, a context stage.
 
-``build_model()`` returns an unfitted scikit-learn ``Pipeline``; ``train()`` fits it on a
-labelled turns table with session-grouped calibration; ``predict()`` adds the predicted label
-and one calibrated probability per label to a copy of a turns table.
+``build_model()`` returns an unfitted :class:`~rupture_nlp.context.ContextStack` whose first stage
+is a scikit-learn ``Pipeline`` (encode, features, a linear classifier); ``train()`` fits it on a
+labelled turns table; ``predict()`` adds the predicted label and one calibrated probability per
+label to a copy of a turns table.
 
-Why a linear model: with a few thousand labelled turns, a regularised linear classifier over
-well-chosen sparse features generalises to unseen writers better than anything with more
-capacity. A linear SVM (liblinear) scored as well as multinomial logistic regression on
-held-out writers (marker macro-F1 0.709 against 0.698) and trains twenty times faster; its
-scores become probabilities by sigmoid calibration on held-out sessions.
+Why a linear first stage: with tens of thousands of labelled turns, a regularised linear
+classifier over well-chosen sparse features generalises to unseen writers better than anything
+with more capacity, and it trains in seconds. Why a second stage: the first scores each turn
+almost on its own words, but whether a turn is a marker depends on what came before it (see
+:mod:`rupture_nlp.context`). The measurements behind these choices are in the README.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .context import ContextStack
 from .errors import TranscriptError
-from .features import ContextFeatures
+from .features import turn_features
 from .labels import LABELS
 from .preprocess import TurnEncoder
 
 __all__ = [
     "DEFAULT_PARAMS",
     "PROBA_COLUMNS",
-    "SessionCalibratedClassifier",
     "build_model",
+    "fit_model",
     "predict",
     "train",
 ]
 
 PROBA_COLUMNS = tuple(f"p_{label}" for label in LABELS)
 
-#: Chosen by leave-one-writer-out cross-validation on train+dev (see README "Model"): feature
-#: weights barely matter (marker macro-F1 0.70-0.71 over the tried range); the classifier does.
+#: Chosen by leave-one-writer-out cross-validation and on real client conversations (README
+#: "Model"); every key is a real parameter of the model, so grid search can reach it.
 DEFAULT_PARAMS = {
-    "features__n_features": 2**17,
-    "features__char_ngrams": (3, 5),
-    "features__char_weight": 0.6,
-    "features__context_weight": 0.5,
-    "features__cue_weight": 0.5,
-    "clf__C": 0.3,
-    # leave-one-writer-out, train+dev: marker macro-F1 0.699 -> 0.713 and recall of
-    # withdrawal/confrontation turns 0.718 -> 0.803 against the plain most-probable label
-    "clf__prior_power": 0.25,
+    "first__clf__C": 0.3,
+    "prior_power": 0.25,
 }
 
 
-class SessionCalibratedClassifier(ClassifierMixin, BaseEstimator):
-    """A classifier whose probabilities are calibrated on held-out *sessions*.
+def build_model(seed: int = 0, spacy_model: str | None = None, **params) -> ContextStack:
+    """An unfitted model; ``params`` (``get_params`` names) override :data:`DEFAULT_PARAMS`.
 
-    Turns of one session are alike, so calibrating on turns of sessions the classifier was
-    trained on would make it look surer than it is. ``fit`` accepts ``groups`` (session ids)
-    and calibrates with ``GroupKFold``; sigmoid (Platt) calibration also undoes the prior shift
-    that class weighting introduces.
-
-    ``predict_proba`` gives those calibrated probabilities. ``predict`` picks the label with
-    the highest ``p / prior ** prior_power`` (``prior`` = the label's share of training turns):
-    0 is the plain most-probable label, 1 fully balances rare and common labels. With few
-    ruptures among many ordinary turns, the most probable label is too often ``none``; a
-    small power trades a little precision for much more recall of the rare markers.
+    >>> model = build_model(first__features__chars__weight=0.3)
+    >>> model.get_params()["first__features__chars__weight"], model.get_params()["first__clf__C"]
+    (0.3, 0.3)
     """
-
-    def __init__(self, estimator=None, cv=5, method="sigmoid", prior_power=0.0):
-        self.estimator = estimator
-        self.cv = cv
-        self.method = method
-        self.prior_power = prior_power
-
-    def fit(self, X, y, groups=None):
-        X, y = validate_data(self, X, y, accept_sparse=True)
-        check_classification_targets(y)
-        base = self.estimator if self.estimator is not None else LogisticRegression()
-        if groups is not None:
-            n_splits = max(2, min(self.cv, len(np.unique(groups))))
-            splits = list(GroupKFold(n_splits=n_splits).split(X, y, groups))
-        else:
-            splits = list(StratifiedKFold(n_splits=self.cv).split(X, y))
-        self.calibrated_ = CalibratedClassifierCV(
-            clone(base), method=self.method, cv=splits, ensemble=False
-        ).fit(X, y)
-        self.classes_ = self.calibrated_.classes_
-        self.class_prior_ = np.array([np.mean(y == c) for c in self.classes_])
-        return self
-
-    def predict_proba(self, X):
-        check_is_fitted(self, "calibrated_")
-        X = validate_data(self, X, accept_sparse=True, reset=False)
-        return self.calibrated_.predict_proba(X)
-
-    def predict(self, X):
-        return self.decide(self.predict_proba(X))
-
-    def decide(self, proba: np.ndarray) -> np.ndarray:
-        """Labels for rows of ``predict_proba`` output, by the prior-tempered rule above."""
-        check_is_fitted(self, "calibrated_")
-        power = getattr(self, "prior_power", 0.0)
-        if not power or not hasattr(self, "class_prior_"):
-            return self.classes_[np.argmax(proba, axis=1)]
-        return self.classes_[np.argmax(proba / self.class_prior_**power, axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
-
-def build_model(seed: int = 0, spacy_model: str | None = None, **params) -> Pipeline:
-    """An unfitted model pipeline; ``params`` override :data:`DEFAULT_PARAMS`.
-
-    >>> build_model(clf__C=1.0).get_params()["clf__estimator__C"]
-    1.0
-    """
-    pipe = Pipeline(
+    first = Pipeline(
         [
             ("encode", TurnEncoder(spacy_model=spacy_model)),
-            ("features", ContextFeatures()),
-            (
-                "clf",
-                SessionCalibratedClassifier(
-                    LinearSVC(class_weight="balanced", random_state=seed), cv=5
-                ),
-            ),
+            ("features", turn_features()),
+            ("clf", LinearSVC(class_weight="balanced", random_state=seed)),
         ]
     )
-    settings = {**DEFAULT_PARAMS, **params}
-    if "clf__C" in settings:
-        settings["clf__estimator__C"] = settings.pop("clf__C")
-    return pipe.set_params(**settings)
+    return ContextStack(first).set_params(**{**DEFAULT_PARAMS, **params})
+
+
+def fit_model(model, df: pd.DataFrame):
+    """Fit ``model`` on a labelled table, keeping each session on one side of every fold."""
+    return model.fit(df, df["label"].to_numpy(), groups=df["session_id"].to_numpy())
 
 
 def require_labels(df: pd.DataFrame, purpose: str = "evaluation") -> pd.DataFrame:
@@ -160,19 +88,21 @@ def _trainable(df: pd.DataFrame) -> pd.DataFrame:
         raise TranscriptError(f"training needs at least two labels; found only {sorted(present)}")
     if df["session_id"].nunique() < 2:
         raise TranscriptError(
-            "training needs at least 2 sessions: probabilities are calibrated on held-out sessions"
+            "training needs at least 2 sessions: the context stage learns from held-out sessions"
         )
     sessions_per_label = df.groupby("label")["session_id"].nunique()
     rare = sessions_per_label[sessions_per_label < 2]
     if len(rare):
         raise TranscriptError(
             f"label {rare.index[0]!r} occurs in only one session; every label needs at least two "
-            "sessions, because calibration holds whole sessions out"
+            "sessions, because training holds whole sessions out"
         )
     return df
 
 
-def train(df: pd.DataFrame, seed: int = 0, spacy_model: str | None = None, **params) -> Pipeline:
+def train(
+    df: pd.DataFrame, seed: int = 0, spacy_model: str | None = None, **params
+) -> ContextStack:
     """Fit a model on a labelled turns table (every turn labelled).
 
     Examples
@@ -185,21 +115,21 @@ def train(df: pd.DataFrame, seed: int = 0, spacy_model: str | None = None, **par
     df = _trainable(df)
     model = build_model(seed=seed, spacy_model=spacy_model, **params)
     try:
-        return model.fit(df, df["label"].to_numpy(), clf__groups=df["session_id"].to_numpy())
+        return fit_model(model, df)
     except ValueError as exc:
         if "class" not in str(exc):
             raise
         raise TranscriptError(
-            "too few sessions per label to hold sessions out for calibration "
+            "too few sessions per label to hold sessions out "
             f"({exc}); add coded sessions or merge rare labels"
         ) from None
 
 
-def predict(model: Pipeline, df: pd.DataFrame, chunk_turns: int = 20_000) -> pd.DataFrame:
+def predict(model, df: pd.DataFrame, chunk_turns: int = 20_000) -> pd.DataFrame:
     """Return a copy of ``df`` with ``predicted_label`` and ``p_<label>`` columns added.
 
     ``p_<label>`` are calibrated probabilities; ``predicted_label`` is the classifier's decision
-    (see :class:`SessionCalibratedClassifier`: tempered towards the rare marker labels), so it is
+    (see :class:`~rupture_nlp.context.ContextStack`: tempered towards the rare marker labels), so it is
     not always the label with the highest ``p_``.
 
     Turns go through the model in pieces of whole sessions of about ``chunk_turns`` turns: the
@@ -226,7 +156,7 @@ def predict(model: Pipeline, df: pd.DataFrame, chunk_turns: int = 20_000) -> pd.
     for j, label in enumerate(LABELS):
         if label in classes:
             full[:, j] = proba[:, classes.index(label)]
-    decide = getattr(model[-1], "decide", None) if hasattr(model, "steps") else None
+    decide = getattr(model, "decide", None)
     out["predicted_label"] = decide(proba) if decide else np.asarray(classes)[proba.argmax(axis=1)]
     for j, col in enumerate(PROBA_COLUMNS):
         out[col] = full[:, j].round(6)

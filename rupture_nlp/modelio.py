@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the meaning of a fitted model's state changes; older files are refused.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: Packages that must be the same version that wrote a model: pickles of their objects, and
 #: the features they compute (rupture-nlp itself, the lemma tables), are only stable within one.
 _EXACT = ("rupture-nlp", "scikit-learn", "numpy", "scipy", "spacy-lookups-data")

@@ -76,6 +76,8 @@ class EncodedTurns:
     sessions: np.ndarray  # integer code of the session, per turn
     position: np.ndarray  # relative position in the session, 0..1
     strings: dict[int, str] = field(repr=False)
+    #: work the feature blocks share within one pass over these turns (see features._memo)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

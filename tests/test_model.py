@@ -5,18 +5,87 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.pipeline import make_pipeline
 
+from rupture_nlp.context import ContextStack
 from rupture_nlp.errors import ModelError
-from rupture_nlp.model import SessionCalibratedClassifier, predict, train
+from rupture_nlp.model import build_model, predict, train
 from rupture_nlp.modelio import load_model, metadata_path, save_model
 from rupture_nlp.training import train_and_save
 
 
-@parametrize_with_checks([SessionCalibratedClassifier(LogisticRegression(), cv=3)])
-def test_calibrated_classifier_follows_sklearn_conventions(estimator, check):
-    check(estimator)
+def _apology_sessions(n: int) -> pd.DataFrame:
+    """The same therapist words are a repair after a complaint and ordinary after small talk."""
+    rows = []
+    for i in range(n):
+        strained = i % 2 == 0
+        turns = [
+            ("client", "this is useless and you never listen" if strained else "the bus was late"),
+            ("therapist", "sorry about that"),
+            ("client", "okay"),
+        ]
+        labels = ["confrontation" if strained else "none", "repair" if strained else "none", "none"]
+        for t, ((speaker, text), label) in enumerate(zip(turns, labels, strict=True), 1):
+            rows.append(
+                {"session_id": f"s{i}", "turn": t, "speaker": speaker, "text": text, "label": label}
+            )
+    return pd.DataFrame(rows)
+
+
+def _text_only_first_stage():
+    from sklearn.compose import make_column_transformer
+
+    return make_pipeline(
+        make_column_transformer((TfidfVectorizer(), "text")), LogisticRegression(max_iter=500)
+    )
+
+
+def test_context_stage_reads_the_turn_before():
+    df = _apology_sessions(40)
+    y = df["label"].to_numpy()
+    apology = (df["text"] == "sorry about that").to_numpy()
+    alone = ContextStack(_text_only_first_stage(), before=0, after=0, cv=4).fit(df, y)
+    context = ContextStack(_text_only_first_stage(), before=1, after=0, cv=4).fit(df, y)
+    assert (alone.predict(df)[apology] == y[apology]).mean() <= 0.5
+    assert (context.predict(df)[apology] == y[apology]).all()
+
+
+def test_model_clones_and_exposes_block_weights_as_parameters():
+    model = build_model(first__features__cues__weight=0.1)
+    params = clone(model).get_params()
+    assert params["first__features__cues__weight"] == 0.1
+    assert {"first__features__chars__weight", "first__clf__C", "prior_power", "before"} <= set(
+        params
+    )
+    with pytest.raises(ValueError):
+        build_model(clf__C=1.0)  # not a parameter of the model: grid search would fail too
+
+
+def test_feature_names_match_the_feature_matrix(mini_df):
+    from rupture_nlp.features import turn_features
+    from rupture_nlp.preprocess import TurnEncoder
+
+    enc = TurnEncoder().fit_transform(mini_df)
+    feats = turn_features().fit(enc)
+    names = feats.get_feature_names_out()
+    assert feats.transform(enc).shape == (len(mini_df), len(names))
+    assert "cues__client_negation" in set(names) and "cues__turn-1_question" in set(names)
+
+
+def test_a_block_weight_scales_only_its_block(mini_df):
+    from rupture_nlp.features import turn_features
+    from rupture_nlp.preprocess import TurnEncoder
+
+    enc = TurnEncoder().fit_transform(mini_df)
+    base = turn_features().fit(enc)
+    names = base.get_feature_names_out()
+    heavy = clone(base).set_params(chars__weight=1.2).fit(enc)
+    a, b = base.transform(enc).toarray(), heavy.transform(enc).toarray()
+    chars = np.array([n.startswith("chars__") for n in names])
+    assert np.allclose(b[:, chars], a[:, chars] * 2) and np.allclose(b[:, ~chars], a[:, ~chars])
 
 
 def test_two_trainings_same_seed_give_identical_predictions(mini_df):
@@ -37,7 +106,7 @@ def test_save_and_load_round_trip_with_metadata(mini_model, mini_df):
     assert meta["seed"] == 0 and meta["n_turns"] == len(mini_df)
     assert set(meta["versions"]) >= {"python", "spacy", "scikit-learn", "rupture-nlp"}
     assert meta["label_counts"]["none"] == int((mini_df["label"] == "none").sum())
-    assert len(meta["data_sha256"]) == 64 and meta["parameters"]["clf__cv"] == 5
+    assert len(meta["data_sha256"]) == 64 and meta["parameters"]["cv"] == 5
     assert predict(model, mini_df.head(3))["predicted_label"].notna().all()
 
 
@@ -110,15 +179,15 @@ def test_small_or_unbalanced_coded_sets_get_a_clear_error(mini_df):
 
 
 def test_refitting_after_set_params_uses_the_new_settings(mini_df):
-    from rupture_nlp.features import ContextFeatures
+    from rupture_nlp.features import CharNgrams
     from rupture_nlp.preprocess import TurnEncoder
 
     enc = TurnEncoder().fit_transform(mini_df)
-    feats = ContextFeatures(n_features=2**18).fit(enc)
-    wide = len(feats.char_idf_)
-    feats.set_params(n_features=2**10, char_ngrams=(2, 2)).fit(enc)
-    fresh = ContextFeatures(n_features=2**10, char_ngrams=(2, 2)).fit(enc)
-    assert len(feats.char_idf_) == len(fresh.char_idf_) < wide
+    feats = CharNgrams(n_features=2**18).fit(enc)
+    wide = len(feats.idf_)
+    feats.set_params(n_features=2**10, ngram_range=(2, 2)).fit(enc)
+    fresh = CharNgrams(n_features=2**10, ngram_range=(2, 2)).fit(enc)
+    assert len(feats.idf_) == len(fresh.idf_) < wide
 
 
 def test_a_model_from_another_rupture_nlp_version_is_refused(tmp_path, mini_model):
@@ -147,10 +216,8 @@ def test_predict_with_interleaved_sessions_does_not_depend_on_chunking(mini_df):
     assert predict(model, mixed, chunk_turns=3).equals(predict(model, mixed, chunk_turns=10**6))
 
 
-def test_decide_falls_back_for_models_without_a_prior(mini_df):
-    model = train(mini_df)
-    clf = model[-1]
-    del clf.class_prior_
+def test_without_prior_power_the_most_probable_label_wins(mini_df):
+    model = train(mini_df, prior_power=0.0)
     out = predict(model, mini_df.head(5))
     p = out[["p_withdrawal", "p_confrontation", "p_repair", "p_none"]].to_numpy()
     labels = np.array(["withdrawal", "confrontation", "repair", "none"])[p.argmax(axis=1)]

@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import clone
 
 from rupture_nlp.cues import CUE_NAMES
-from rupture_nlp.features import ContextFeatures
+from rupture_nlp.features import NeighbourWords, turn_features
 from rupture_nlp.preprocess import TurnEncoder, build_nlp
 
 
@@ -92,37 +92,35 @@ def test_context_features_see_the_previous_turn():
         }
     )
     enc = TurnEncoder().fit_transform(df)
-    feats = ContextFeatures(min_df=1).fit(enc)
+    feats = turn_features().set_params(words__min_df=1, prev_words__min_df=1).fit(enc)
     X = feats.transform(enc).toarray()
-    assert X.shape == (4, feats.n_features_out_)
+    assert X.shape == (4, len(feats.get_feature_names_out()))
     assert not np.allclose(X[1], X[3])
     # the previous-turn block of a session's first turn is empty: context stops at sessions
-    n_words = len(feats.word_idf_)
-    n_chars = len(feats.char_idf_)
-    prev_block = slice(n_words + n_chars, 2 * n_words + n_chars)
-    assert not X[2, prev_block].any() and X[3, prev_block].any()
+    prev = NeighbourWords(step=-1, min_df=1).fit(enc).transform(enc).toarray()
+    assert not prev[2].any() and prev[3].any() and not np.allclose(prev[1], prev[3])
 
 
 def test_row_wise_hstack_equals_scipy_hstack():
     import scipy.sparse as sp
 
-    from rupture_nlp.features import _hstack_rows
+    from rupture_nlp.features import hstack_rows
 
     blocks = [
         sp.random(40, k, density=d, format="csr", random_state=k, dtype=np.float32)
         for k, d in ((5, 0.3), (300, 0.02), (1, 0.5), (7, 0.0))
     ]
     blocks.append(sp.csr_matrix(np.arange(80, dtype=np.float32).reshape(40, 2)))
-    assert np.array_equal(_hstack_rows(blocks).toarray(), sp.hstack(blocks).toarray())
+    assert np.array_equal(hstack_rows(blocks).toarray(), sp.hstack(blocks).toarray())
 
 
 def test_neighbour_rows_match_the_shift_product():
     import scipy.sparse as sp
 
-    from rupture_nlp.features import _neighbour_rows, _shift
+    from rupture_nlp.features import _neighbour_rows, shift_rows
 
     m = sp.random(30, 12, density=0.3, format="csr", random_state=1, dtype=np.float32)
     sessions = np.repeat([0, 1, 2, 3], [1, 9, 15, 5])
     for step in (-2, -1, 1, 2):
-        expected = (_shift(sessions, step) @ m).toarray()
+        expected = shift_rows(m.toarray(), sessions, step)
         assert np.array_equal(_neighbour_rows(m, sessions, step).toarray(), expected)

@@ -1,0 +1,127 @@
+"""The context stage: each turn's label from the first stage's scores of it and its neighbours.
+
+A coder reads a turn with the turns around it: a repair answers a strain, a minimal answer is
+withdrawal only after an open invitation, a reflection of feeling is ordinary unless something
+strained came before. The first stage scores each turn from its own words and a little context;
+this stage then learns how a turn's label depends on the scores of the turns before and after it
+(who spoke them, and whether a session edge is near), which is stacking in scikit-learn's sense.
+
+The second stage must learn from scores like those it will see on new sessions, so it is fitted
+on out-of-fold scores: sessions are split into ``cv`` groups, and each group is scored by a
+first stage trained without it. Its logistic-regression probabilities are calibrated by
+construction on those held-out scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from .features import shift_rows
+
+__all__ = ["ContextStack"]
+
+
+class ContextStack(ClassifierMixin, BaseEstimator):
+    """A first-stage turn classifier, and a second stage over its scores in context.
+
+    Parameters
+    ----------
+    first : estimator
+        Fits a turns DataFrame (``session_id``, ``speaker``, ``text``) and has
+        ``decision_function`` or ``predict_proba``; :func:`rupture_nlp.model.build_model` gives the
+        project's pipeline.
+    second : estimator or None
+        Classifier over the context scores; ``None`` is a logistic regression (``C=1``).
+    before, after : int
+        How many turns before and after each turn the second stage sees. ``0, 0`` makes it a
+        plain calibration of the first stage (the ablation without context).
+    cv : int
+        Session-grouped folds for the out-of-fold scores.
+    prior_power : float
+        Decision rule: the predicted label maximises ``p / prior ** prior_power`` (``prior`` =
+        the label's share of training turns). 0 is the most probable label; larger values trade
+        precision of the rare marker labels for their recall.
+
+    Attributes
+    ----------
+    first_ : estimator
+        The first stage fitted on all training turns.
+    second_ : estimator
+        The second stage fitted on out-of-fold context scores.
+    classes_ : ndarray
+        Labels, in the column order of ``predict_proba``.
+    class_prior_ : ndarray
+        Share of training turns of each label.
+    """
+
+    def __init__(self, first=None, second=None, before=3, after=1, cv=5, prior_power=0.0):
+        self.first = first
+        self.second = second
+        self.before = before
+        self.after = after
+        self.cv = cv
+        self.prior_power = prior_power
+
+    def fit(self, X: pd.DataFrame, y, groups=None):
+        """Fit on a turns table; ``groups`` (default: ``session_id``) keeps sessions whole."""
+        y = np.asarray(y)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        groups = np.asarray(X["session_id"] if groups is None else groups)
+        n_splits = max(2, min(self.cv, len(np.unique(groups))))
+        oof = np.zeros((len(X), len(self.classes_)))
+        for tr, te in GroupKFold(n_splits=n_splits).split(X, y, groups):
+            fold = clone(self.first).fit(X.iloc[tr], y[tr])
+            oof[te] = self._scores(fold, X.iloc[te])
+        self.first_ = clone(self.first).fit(X, y)
+        second = self.second if self.second is not None else LogisticRegression(max_iter=2000)
+        self.second_ = clone(second).fit(self._context(oof, X), y)
+        self.class_prior_ = np.array([np.mean(y == c) for c in self.classes_])
+        return self
+
+    def _scores(self, fitted, X: pd.DataFrame) -> np.ndarray:
+        """First-stage scores in ``classes_`` order (a fold may lack a rare label: -1 there)."""
+        if hasattr(fitted, "decision_function"):
+            s = np.asarray(fitted.decision_function(X), dtype=np.float64)
+            if s.ndim == 1:
+                s = np.column_stack([-s, s])
+        else:
+            s = np.asarray(fitted.predict_proba(X), dtype=np.float64)
+        out = np.full((len(X), len(self.classes_)), -1.0)
+        out[:, np.searchsorted(self.classes_, fitted.classes_)] = s
+        return out
+
+    def _context(self, scores: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+        """Scores of each turn and its neighbours, split by the neighbour's role, with flags
+        for neighbours that fall outside the session."""
+        sessions = pd.factorize(X["session_id"].astype(str), sort=False)[0]
+        client = (X["speaker"].astype(str) != "therapist").to_numpy(np.float64)[:, None]
+        present = np.ones((len(X), 1))
+        columns = [client]
+        for step in range(-self.before, self.after + 1):
+            s = shift_rows(scores, sessions, step)
+            c = shift_rows(client, sessions, step)
+            here = shift_rows(present, sessions, step)
+            columns += [s * (here - c), s * c, here]
+        return np.hstack(columns)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "second_")
+        proba = self.second_.predict_proba(self._context(self._scores(self.first_, X), X))
+        return proba
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.decide(self.predict_proba(X))
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Labels for rows of ``predict_proba`` output, by the prior-tempered rule above."""
+        check_is_fitted(self, "second_")
+        if not self.prior_power:
+            return self.classes_[np.argmax(proba, axis=1)]
+        return self.classes_[np.argmax(proba / self.class_prior_**self.prior_power, axis=1)]
