@@ -280,12 +280,16 @@ def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_m
     result = evaluate_frame(
         df, model=model, cv=cv, window=window, gap=gap, progress=_say, min_prob=min_prob
     )
-    click.echo(format_metrics(result["turns"], title=result["title"]))
-    if "episodes" in result:
-        e = result["episodes"]
+    parts = [(result["title"], result)] + [
+        (f"{kind}-density sessions only", part)
+        for kind, part in result.get("by_density", {}).items()
+    ]
+    for title, part in parts:
+        click.echo(format_metrics(part["turns"], title=title))
+        e = part["episodes"]
         click.echo(
             f"unrepaired episodes: precision {e['precision']:.3f}, recall {e['recall']:.3f} "
-            f"({e['predicted']} predicted, {e['gold']} in the gold labels)"
+            f"({e['predicted']} predicted, {e['gold']} in the gold labels)\n"
         )
     if json_out:
         from .writers import write_text

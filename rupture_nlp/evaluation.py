@@ -23,6 +23,8 @@ __all__ = [
     "expected_calibration_error",
     "format_metrics",
     "metrics",
+    "icc_2_1",
+    "session_frequency_icc",
 ]
 
 REPAIR_AND_MARKERS = ("withdrawal", "confrontation", "repair")
@@ -42,6 +44,61 @@ def expected_calibration_error(y_true, proba: np.ndarray, n_bins: int = 10) -> d
                 err += m.mean() * abs(p[m].mean() - hit[m].mean())
         out[label] = round(float(err), 4)
     return out
+
+
+def session_frequency_icc(
+    df: pd.DataFrame, column_a: str = "label", column_b: str = "predicted_label"
+) -> dict[str, float | None]:
+    """ICC(2,1) of per-session marker frequencies between two codings, for each marker label.
+
+    3RS reliability is reported this way (Eubanks et al. 2019: ICC .85-.98): per session, how
+    many turns per 100 each coder gave the label; then the intraclass correlation of those
+    rates, two-way random effects, absolute agreement, single rater (Shrout & Fleiss ICC(2,1),
+    pingouin's ``ICC(A,1)``). A coder (or model) that finds markers in the right sessions at the
+    right rate scores high even where the exact turns differ. ``None`` where it is undefined
+    (fewer than three sessions, or no variation at all).
+
+    >>> df = pd.DataFrame({"session_id": list("aabbcc"),
+    ...                    "label": ["withdrawal", "none", "none", "none", "withdrawal", "withdrawal"],
+    ...                    "predicted_label": ["withdrawal", "none", "none", "none", "withdrawal", "none"]})
+    >>> session_frequency_icc(df)["withdrawal"]
+    0.75
+    """
+    out: dict[str, float | None] = {}
+    for label in REPAIR_AND_MARKERS:
+        rates = (
+            df.assign(a=df[column_a] == label, b=df[column_b] == label)
+            .groupby("session_id", sort=True)[["a", "b"]]
+            .mean()
+            .mul(100)
+        )
+        out[label] = icc_2_1(rates)
+    return out
+
+
+def icc_2_1(ratings: pd.DataFrame) -> float | None:
+    """Shrout & Fleiss ICC(2,1) of a targets-by-raters table (any number of raters), or None.
+
+    >>> sf = pd.DataFrame([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6],
+    ...                    [10, 5, 6, 9], [6, 2, 4, 7]])  # Shrout & Fleiss (1979), Table 2
+    >>> icc_2_1(sf)
+    0.2898
+    """
+    import pingouin
+    from pandas.errors import PandasDeprecationWarning
+
+    ratings = ratings.dropna()
+    if len(ratings) < 3 or not ratings.to_numpy(dtype=float).std():
+        return None
+    ratings = ratings.rename_axis(index="target", columns="rater")
+    long = ratings.stack().rename("rating").reset_index()
+    with warnings.catch_warnings():
+        # pingouin's own use of a pandas API that pandas has deprecated; not ours to fix
+        warnings.simplefilter("ignore", PandasDeprecationWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = pingouin.intraclass_corr(long, "target", "rater", "rating")
+    icc = float(table.set_index("Type").loc["ICC(A,1)", "ICC"])
+    return None if np.isnan(icc) else round(icc, 4)
 
 
 def reliability_table(y_true, proba: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
@@ -100,6 +157,8 @@ def metrics(y_true, y_pred, proba: np.ndarray | None = None) -> dict:
         "rupture_recall": round(float(np.isin(y_pred[rupture], MARKERS).mean()), 4)
         if rupture.any()
         else None,
+        "flagged_turns": int(np.isin(y_pred, REPAIR_AND_MARKERS).sum()),
+        "coded_turns": int(np.isin(y_true, REPAIR_AND_MARKERS).sum()),
         "per_label": per,
         "confusion": {
             "labels": list(LABELS),
@@ -139,8 +198,11 @@ def cross_val_predictions(
 
 
 def metrics_of_predictions(pred: pd.DataFrame) -> dict:
-    """:func:`metrics` of a frame that has ``label``, ``predicted_label`` and ``p_*`` columns."""
-    return metrics(pred["label"], pred["predicted_label"], pred[list(PROBA_COLUMNS)].to_numpy())
+    """:func:`metrics` of a frame that has ``label``, ``predicted_label`` and ``p_*`` columns,
+    with the per-session frequency ICC (:func:`session_frequency_icc`)."""
+    out = metrics(pred["label"], pred["predicted_label"], pred[list(PROBA_COLUMNS)].to_numpy())
+    out["session_icc"] = session_frequency_icc(pred)
+    return out
 
 
 def format_metrics(m: dict, title: str = "") -> str:
@@ -155,6 +217,18 @@ def format_metrics(m: dict, title: str = "") -> str:
         f"macro-F1 {m['macro_f1']:.3f}   marker macro-F1 (W, C, R) {m['marker_macro_f1']:.3f}"
         f"   rupture recall {m['rupture_recall'] if m['rupture_recall'] is None else round(m['rupture_recall'], 3)}"
     )
+    n = max(m["n_turns"], 1)
+    lines.append(
+        f"marker turns: {m['flagged_turns']} flagged ({m['flagged_turns'] / n:.1%}) against "
+        f"{m['coded_turns']} coded ({m['coded_turns'] / n:.1%})"
+    )
+    if m.get("session_icc"):
+        lines.append(
+            "per-session frequency ICC(2,1): "
+            + ", ".join(
+                f"{k} {'-' if v is None else f'{v:.2f}'}" for k, v in m["session_icc"].items()
+            )
+        )
     lines.append(
         "confusion (rows gold, columns predicted; " + ", ".join(m["confusion"]["labels"]) + "):"
     )
@@ -180,8 +254,10 @@ def evaluate_frame(
 ) -> dict:
     """Evaluate a labelled turns table with a model, or by grouped cross-validation.
 
-    Returns ``{"title", "turns": metrics(...), "episodes": unrepaired-episode precision/recall}``;
-    ``min_prob`` applies to the model's episodes as in ``rupture scan --min-prob``.
+    Returns ``{"title", "turns": metrics(...), "episodes": unrepaired-episode precision/recall}``,
+    and the same for each kind of session under ``"by_density"`` when the table has a ``density``
+    column with more than one value (the corpus: ``natural`` and ``dense``); ``min_prob``
+    applies to the model's episodes as in ``rupture scan --min-prob``.
     """
     from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, find_episodes, match_episodes
     from .model import require_labels
@@ -197,15 +273,25 @@ def evaluate_frame(
         title = f"model {meta.get('model_file', 'in memory')} on {len(df)} turns"
     gap = DEFAULT_GAP if gap is None else gap
     window = DEFAULT_WINDOW if window is None else window
-    episodes = match_episodes(
-        find_episodes(pred, "predicted_label", gap, window, min_prob=min_prob),
-        find_episodes(pred, "label", gap, window),
-    )
-    return {
-        "title": title,
-        "turns": metrics_of_predictions(pred),
-        "episodes": {**episodes, "gap": gap, "window": window, "min_prob": min_prob},
-    }
+
+    def figures(part: pd.DataFrame) -> dict:
+        episodes = match_episodes(
+            find_episodes(part, "predicted_label", gap, window, min_prob=min_prob),
+            find_episodes(part, "label", gap, window),
+        )
+        return {
+            "turns": metrics_of_predictions(part),
+            "episodes": {**episodes, "gap": gap, "window": window, "min_prob": min_prob},
+        }
+
+    result = {"title": title, **figures(pred)}
+    # a corpus mixing natural-density and rupture-dense sessions is reported for each kind too:
+    # the overall figure hides how often ordinary sessions raise false alarms
+    if "density" in pred.columns and pred["density"].nunique() > 1:
+        result["by_density"] = {
+            str(kind): figures(part) for kind, part in pred.groupby("density", sort=True)
+        }
+    return result
 
 
 def agreement(
