@@ -19,12 +19,22 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .features import shift_rows
 
 __all__ = ["ContextStack"]
+
+
+def _fit_weighted(estimator, X, y, sample_weight):
+    """Fit, passing weights to a pipeline's final step (where a pipeline wants them)."""
+    if sample_weight is None:
+        return estimator.fit(X, y)
+    if isinstance(estimator, Pipeline):
+        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": sample_weight})
+    return estimator.fit(X, y, sample_weight=sample_weight)
 
 
 class ContextStack(ClassifierMixin, BaseEstimator):
@@ -68,20 +78,25 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.prior_power = prior_power
 
-    def fit(self, X: pd.DataFrame, y, groups=None):
-        """Fit on a turns table; ``groups`` (default: ``session_id``) keeps sessions whole."""
+    def fit(self, X: pd.DataFrame, y, groups=None, sample_weight=None):
+        """Fit on a turns table; ``groups`` (default: ``session_id``) keeps sessions whole.
+
+        ``sample_weight`` weighs turns in both stages (for example, to count sessions written
+        rupture-dense for less than sessions written at natural density).
+        """
         y = np.asarray(y)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         groups = np.asarray(X["session_id"] if groups is None else groups)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         n_splits = max(2, min(self.cv, len(np.unique(groups))))
         oof = np.zeros((len(X), len(self.classes_)))
         for tr, te in GroupKFold(n_splits=n_splits).split(X, y, groups):
-            fold = clone(self.first).fit(X.iloc[tr], y[tr])
+            fold = _fit_weighted(clone(self.first), X.iloc[tr], y[tr], None if w is None else w[tr])
             oof[te] = self._scores(fold, X.iloc[te])
-        self.first_ = clone(self.first).fit(X, y)
+        self.first_ = _fit_weighted(clone(self.first), X, y, w)
         second = self.second if self.second is not None else LogisticRegression(max_iter=2000)
-        self.second_ = clone(second).fit(self._context(oof, X), y)
+        self.second_ = clone(second).fit(self._context(oof, X), y, sample_weight=w)
         self.class_prior_ = np.array([np.mean(y == c) for c in self.classes_])
         return self
 

@@ -25,12 +25,15 @@ question       "?": questions, invitations (R2) and challenges (C1)
 exclamation    "!": heat
 =============  ==============================================================================
 
-Shape cues come from the whole turn: ``n_words`` (log), ``minimal`` (three words or fewer).
+Each cue is 1 when the turn has at least one of its words, else 0: counts would make every long
+turn look like a marker of every kind. Shape cues give the turn's length in words as bands
+(``minimal`` 0-3 words, ``short`` 4-12, ``medium`` 13-30, ``long`` over 30), so that length can
+matter without a long monologue scoring ever higher.
 """
 
 from __future__ import annotations
 
-__all__ = ["CUE_NAMES", "CUE_WORDS", "SHAPE_CUES"]
+__all__ = ["CUE_NAMES", "CUE_WORDS", "LENGTH_BANDS", "SHAPE_CUES"]
 
 CUE_WORDS: dict[str, frozenset[str]] = {
     "negation": frozenset(
@@ -66,7 +69,9 @@ CUE_WORDS: dict[str, frozenset[str]] = {
     "exclamation": frozenset({"!"}),
 }
 
-SHAPE_CUES = ("n_words", "minimal")
+SHAPE_CUES = ("minimal", "short", "medium", "long")
+#: Inclusive word-count range of each shape cue.
+LENGTH_BANDS = ((0, 3), (4, 12), (13, 30), (31, 10**9))
 
 #: Column order of the cue matrix produced by the encoder.
 CUE_NAMES = tuple(CUE_WORDS) + SHAPE_CUES

@@ -1,4 +1,4 @@
-"""The label set of ``shared/labels.md``: 3RS rupture markers, their subtypes, and speaker roles.
+"""The label set of the codebook (``docs/codebook.md``): 3RS rupture markers, their subtypes, and speaker roles.
 
 Everything that needs to know which labels and subtypes exist imports them from here, so the
 codebook, validation and the model cannot drift apart.

@@ -61,9 +61,11 @@ def build_model(seed: int = 0, spacy_model: str | None = None, **params) -> Cont
     return ContextStack(first).set_params(**{**DEFAULT_PARAMS, **params})
 
 
-def fit_model(model, df: pd.DataFrame):
+def fit_model(model, df: pd.DataFrame, sample_weight=None):
     """Fit ``model`` on a labelled table, keeping each session on one side of every fold."""
-    return model.fit(df, df["label"].to_numpy(), groups=df["session_id"].to_numpy())
+    return model.fit(
+        df, df["label"].to_numpy(), groups=df["session_id"].to_numpy(), sample_weight=sample_weight
+    )
 
 
 def require_labels(df: pd.DataFrame, purpose: str = "evaluation") -> pd.DataFrame:

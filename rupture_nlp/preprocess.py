@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .cues import CUE_NAMES, CUE_WORDS
+from .cues import CUE_NAMES, CUE_WORDS, LENGTH_BANDS
 from .errors import ModelError
 
 __all__ = ["DEFAULT_SPACY_MODEL", "EncodedTurns", "TurnEncoder", "build_nlp"]
@@ -178,9 +178,11 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
         n_words = np.zeros(n, dtype=np.float32)
         if len(alpha):
             n_words[nonempty] = np.add.reduceat(alpha.astype(np.float32), starts)
-        cues[:, :n_cue_words] = np.log1p(cues[:, :n_cue_words])
-        cues[:, n_cue_words] = np.log1p(n_words)
-        cues[:, n_cue_words + 1] = n_words <= 3
+        # presence, not counts, and length in bands: a long turn is not more of a marker for
+        # holding more cue words, and a linear score must not grow without bound with length
+        cues[:, :n_cue_words] = cues[:, :n_cue_words] > 0
+        for k, (lo, hi) in enumerate(LENGTH_BANDS):
+            cues[:, n_cue_words + k] = (n_words >= lo) & (n_words <= hi)
 
         sessions, _ = pd.factorize(X["session_id"].astype(str), sort=False)
         order = X.groupby(sessions, sort=False).cumcount().to_numpy()

@@ -2,7 +2,7 @@
 
 Whatever the source (CSV, TSV, JSONL, Parquet, plain-text transcripts, WebVTT or SRT files from
 recording transcription), the result is a pandas DataFrame with the columns of
-``shared/labels.md``: ``session_id``, ``turn``, ``speaker`` (a canonical role), ``text`` and,
+``docs/codebook.md``: ``session_id``, ``turn``, ``speaker`` (a canonical role), ``text`` and,
 where the file has them, ``label``, ``subtype``, ``start`` and ``end``. Other columns of a table
 are kept unchanged. When a speaker was mapped from a name, the name stays in ``speaker_name``.
 

@@ -7,6 +7,7 @@ Writers annotate one session per file, the format coders find quickest to write 
     # english: US
     # client: 20-year-old student, panic attacks
     # summary: homework not done; withdrawal; repair succeeds
+    # density: natural
     therapist|none||So, last week we said we'd look at the panic diary first.
     client|withdrawal|W2|Fine.
 
@@ -15,13 +16,18 @@ This script turns a folder of writers' folders (``RAW/<writer>/<session_id>.txt`
 ``data/splits.json``. It is deterministic: the same files give byte-identical outputs.
 
 Splits are by session, stratified by writer (each writer's sessions are shuffled with a fixed
-seed; two go to dev, two to test), so every split has every style.
+seed; ``--held-out N`` go to dev and N to test, 2 by default), so every split has every style.
+
+``density`` says how the session was written: ``natural`` (markers as rare as in real sessions)
+or ``dense`` (written to be rich in ruptures; the first seven writers' sessions, which predate the
+header). ``--append`` adds new writers' folders to an existing corpus without touching its
+sessions, labels or splits.
 
 Timestamps: a share of sessions (every third session of each writer) get ``start``/``end``
 estimated from word counts (2.5 words a second, pauses for silence marks), so that readers and
 reports that use recording times have realistic examples. They are estimates, not recordings.
 
-Usage: python scripts/import_sessions.py RAW_DIR --data data/
+Usage: python scripts/import_sessions.py RAW_DIR --data data/ [--append --held-out 3]
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ import pandas as pd
 from rupture_nlp.readers import read_transcripts
 from rupture_nlp.writers import write_table
 
-HEADER_KEYS = ("modality", "setting", "english", "client", "summary")
+HEADER_KEYS = ("modality", "setting", "english", "client", "summary", "density")
+COLUMNS = ["session_id", "turn", "speaker", "text", "label", "subtype", "start", "end"]
 WORDS_PER_SECOND = 2.5
 SILENCE = re.compile(
     r"\[(?:long )?(?:pause|silence)[^\]]*\]|\((?:long )?(?:pause|silence)[^)]*\)", re.I
@@ -75,7 +82,9 @@ def add_times(turns: list[dict], rng: random.Random) -> None:
         clock = t["end"] + rng.uniform(0.3, 1.6)
 
 
-def build(raw: Path, seed: int = 2026) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def build(
+    raw: Path, seed: int = 2026, held_out: int = 2
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     rows, sessions = [], []
     splits: dict[str, list[str]] = {"train": [], "dev": [], "test": []}
     for writer_dir in sorted(p for p in raw.iterdir() if p.is_dir()):
@@ -92,25 +101,50 @@ def build(raw: Path, seed: int = 2026) -> tuple[pd.DataFrame, pd.DataFrame, dict
                     "session_id": sid,
                     "writer": writer_dir.name,
                     **{key: meta.get(key, "") for key in HEADER_KEYS},
+                    "density": meta.get("density") or "dense",
                 }
             )
         ids = [p.stem for p in files]
         random.Random(f"{seed}-{writer_dir.name}").shuffle(ids)
-        splits["dev"] += sorted(ids[:2])
-        splits["test"] += sorted(ids[2:4])
-        splits["train"] += sorted(ids[4:])
-    corpus = pd.DataFrame(
-        rows, columns=["session_id", "turn", "speaker", "text", "label", "subtype", "start", "end"]
-    )
+        splits["dev"] += sorted(ids[:held_out])
+        splits["test"] += sorted(ids[held_out : 2 * held_out])
+        splits["train"] += sorted(ids[2 * held_out :])
+    corpus = pd.DataFrame(rows, columns=COLUMNS)
     return corpus, pd.DataFrame(sessions), {k: sorted(v) for k, v in splits.items()}
+
+
+def append(
+    data: Path, corpus: pd.DataFrame, sessions: pd.DataFrame, splits: dict
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The existing corpus of ``data`` with new sessions after it; old rows stay as they are."""
+    old = pd.read_csv(data / "corpus.csv", dtype=str, keep_default_na=False)
+    old_sessions = pd.DataFrame(json.loads((data / "sessions.json").read_text(encoding="utf-8")))
+    old_splits = json.loads((data / "splits.json").read_text(encoding="utf-8"))
+    clash = set(old_sessions["session_id"]) & set(sessions["session_id"])
+    if clash:
+        sys.exit(f"sessions already in the corpus: {', '.join(sorted(clash)[:5])}")
+    if "density" not in old_sessions:
+        old_sessions["density"] = "dense"
+    old_sessions["density"] = old_sessions["density"].fillna("dense")
+    merged = {k: sorted(old_splits.get(k, []) + splits.get(k, [])) for k in splits}
+    new = corpus.astype(object).where(corpus.notna(), "").astype(str)
+    return (
+        pd.concat([old[COLUMNS], new[COLUMNS]], ignore_index=True),
+        pd.concat([old_sessions, sessions], ignore_index=True),
+        merged,
+    )
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("raw", type=Path)
     ap.add_argument("--data", type=Path, default=Path("data"))
+    ap.add_argument("--append", action="store_true", help="add to the corpus already in --data")
+    ap.add_argument("--held-out", type=int, default=2, help="sessions per writer in dev and test")
     args = ap.parse_args(argv)
-    corpus, sessions, splits = build(args.raw)
+    corpus, sessions, splits = build(args.raw, held_out=args.held_out)
+    if args.append:
+        corpus, sessions, splits = append(args.data, corpus, sessions, splits)
     args.data.mkdir(parents=True, exist_ok=True)
     write_table(corpus, args.data / "corpus.csv")
     (args.data / "sessions.json").write_text(
