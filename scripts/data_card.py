@@ -52,36 +52,58 @@ def variety(df: pd.DataFrame) -> tuple[float, float]:
     return repeated, shared / len(texts)
 
 
+#: Coding passes (``data/agreement/NAME.json``) and which sessions each covered.
+PASSES = {
+    "second_pass": "rupture-dense sessions (one dev and one test session of each of writers a-g)",
+    "natural_pass": "natural-density sessions (one dev and one test session of each of writers h-o)",
+}
+
+
 def coder_agreement(data: Path) -> str:
-    path = data / "agreement" / "second_pass.json"
-    if not path.exists():
-        return "No second coding pass yet."
+    """Agreement of each blind second coding pass with the first-pass labels."""
+    parts = []
+    for name, covered in PASSES.items():
+        path = data / "agreement" / f"{name}.json"
+        if path.exists():
+            parts.append(pass_agreement(path, covered))
+    return "\n\n".join(parts) if parts else "No second coding pass yet."
+
+
+def pass_agreement(path: Path, covered: str) -> str:
     b = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
     first = b.assign(label=b["first_label"], subtype=b["first_subtype"])
     result = agreement(first, b)  # the same function as `rupture agree`
     rows = [{"label": "all (4 labels)", "kappa": f"{result['kappa']:.3f}"}]
-    rows += [{"label": lab, "kappa": f"{k:.3f}"} for lab, k in result["kappa_per_label"].items()]
+    rows += [
+        {"label": lab, "kappa": "-" if k is None else f"{k:.3f}"}
+        for lab, k in result["kappa_per_label"].items()
+    ]
     confusion = pd.DataFrame(
         result["confusion"]["matrix"], index=list(LABELS), columns=list(LABELS)
     )
     confusion.insert(0, "first \\ second", confusion.index)
     disagreements = int((b["first_label"] != b["label"]).sum())
     changed = int((b["adjudicated_label"] != b["first_label"]).sum())
+    subtype = (
+        f"Where both coders chose the same marker label, they chose the same subtype in "
+        f"{result['subtype_agreement']:.1%} of {result['subtype_turns']} turns.\n\n"
+        if "subtype_agreement" in result
+        else ""
+    )
     return (
-        f"A second coder labelled {result['n_turns']} turns of {result['n_sessions']} dev and test "
-        "sessions (one dev and one test session of each writer), blind to the first labels. "
-        f"Raw agreement {result['agreement']:.1%}; Cohen's kappa overall and per label (each "
-        "label against the rest):\n\n"
+        f"#### `{path.name}`: {covered}\n\n"
+        f"A second coder labelled {result['n_turns']} turns of {result['n_sessions']} sessions, "
+        f"blind to the first labels. Raw agreement {result['agreement']:.1%}; Cohen's kappa "
+        "overall and per label (each label against the rest):\n\n"
         + table(pd.DataFrame(rows))
         + "\n\n"
-        + "Where both coders chose the same marker label, they chose the same subtype in "
-        f"{result['subtype_agreement']:.1%} of turns.\n\n"
+        + subtype
         + table(confusion)
         + "\n\n"
         + f"An adjudicator, who saw both labels without knowing which coder gave which, decided "
         f"the {disagreements} disagreements; {changed} first-pass labels changed, and the corpus "
-        "carries the adjudicated labels (`data/agreement/second_pass.json` keeps all three with "
-        "the adjudicator's reasons). `rupture agree` computes the same figures for two coders' files."
+        f"carries the adjudicated labels (`data/agreement/{path.name}` keeps all three with "
+        "the adjudicator's reasons)."
     )
 
 
@@ -94,6 +116,18 @@ def figures(data: Path) -> str:
     summary.loc["all"] = summary.sum()
     summary.insert(0, "split", summary.index)
     out.append("### Splits and labels\n\n" + table(summary))
+    if "density" in df:
+        dens = df.groupby(["split", "density"]).agg(
+            sessions=("session_id", "nunique"),
+            turns=("turn", "size"),
+            markers=("label", lambda s: int((s != "none").sum())),
+        )
+        dens["marker share"] = (dens["markers"] / dens["turns"]).map("{:.1%}".format)
+        dens = dens.reset_index()
+        out.append(
+            "By density (`natural`: markers as rare as in real sessions; `dense`: written rich "
+            "in ruptures):\n\n" + table(dens)
+        )
     share = df["label"].value_counts(normalize=True).reindex(list(LABELS))
     out.append("Label shares: " + ", ".join(f"{k} {v:.1%}" for k, v in share.items()) + ".")
     subs = df[df["subtype"] != ""].groupby(["label", "subtype"]).size()

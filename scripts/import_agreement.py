@@ -6,14 +6,17 @@ Inputs (outside the repository, as the coders delivered them):
   ``TURN|LABEL|SUBTYPE|NOTE``;
 - ``ADJUDICATION``: one line per disagreement, ``SESSION|TURN|LABEL|SUBTYPE|RATIONALE``.
 
-Outputs: ``data/agreement/second_pass.json`` (one record per double-coded turn: its
+Outputs: ``data/agreement/NAME.json`` (``--name``, default ``second_pass``; one record per
+double-coded turn: its
 ``session_id`` and ``turn``, the second coder's ``label``, ``subtype`` and ``note``, with
 ``first_label``, ``first_subtype``, ``adjudicated_label``, ``adjudicated_subtype`` and the
 adjudicator's note; the text stays in the corpus, once), and ``corpus.csv``
 with the adjudicated labels of the disputed turns. Run once per coding pass; the first-pass
-labels stay in ``second_pass.json``, so the kappa in the data card is computed against them.
+labels stay in the pass's JSON file, so the kappa in the data card is computed against them.
+Passes: ``second_pass`` (the rupture-dense sessions of the first seven writers) and
+``natural_pass`` (natural-density sessions of the later writers).
 
-Usage: python scripts/import_agreement.py SECOND_DIR ADJUDICATION --data data/
+Usage: python scripts/import_agreement.py SECOND_DIR ADJUDICATION --data data/ [--name NAME]
 """
 
 from __future__ import annotations
@@ -50,9 +53,10 @@ def main(argv=None) -> None:
     ap.add_argument("second", type=Path)
     ap.add_argument("adjudication", type=Path)
     ap.add_argument("--data", type=Path, default=Path("data"))
+    ap.add_argument("--name", default="second_pass", help="name of the coding pass")
     args = ap.parse_args(argv)
     corpus_path = args.data / "corpus.csv"
-    out = args.data / "agreement" / "second_pass.json"
+    out = args.data / "agreement" / f"{args.name}.json"
     if out.exists():
         sys.exit(f"{out} exists: the first-pass labels are already replaced; refusing to run twice")
     corpus = read_transcripts([corpus_path])

@@ -28,12 +28,24 @@ def test_every_data_file_validates():
 
 
 def test_counts_the_corpus_promises(corpus):
-    assert corpus["session_id"].nunique() >= 100 and len(corpus) >= 5000
+    assert corpus["session_id"].nunique() >= 280 and len(corpus) >= 30_000
     counts = corpus["label"].value_counts()
-    assert 0.60 <= counts["none"] / len(corpus) <= 0.70
     assert min(counts[["withdrawal", "confrontation", "repair"]]) >= 600
     sub = corpus["subtype"].value_counts()
     assert min(sub.get(code, 0) for code in SUBTYPES) >= 30
+
+
+def test_markers_are_about_as_rare_as_in_real_sessions(corpus):
+    markers = corpus["label"] != "none"
+    client = corpus["speaker"].str.startswith("client")
+    assert markers.mean() <= 0.10  # real sessions: 2-8% of turns
+    assert markers[client].mean() <= 0.15
+    natural = corpus[corpus["density"] == "natural"]
+    per_session = natural.groupby("session_id")["label"].apply(lambda s: (s != "none").sum())
+    assert (per_session == 0).mean() >= 1 / 3  # a third of natural sessions have no marker
+    assert natural["session_id"].nunique() >= 180 and len(natural) >= 25_000
+    for split in ("dev", "test"):  # held-out figures can be reported for each kind
+        assert set(corpus.loc[corpus["split"] == split, "density"]) == {"natural", "dense"}
 
 
 def test_splits_are_by_session_and_cover_every_writer(corpus):

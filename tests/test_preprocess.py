@@ -4,7 +4,6 @@ import pickle
 
 import numpy as np
 import pandas as pd
-import pytest
 from sklearn.base import clone
 
 from rupture_nlp.cues import CUE_NAMES
