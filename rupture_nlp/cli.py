@@ -280,8 +280,9 @@ def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_m
     result = evaluate_frame(
         df, model=model, cv=cv, window=window, gap=gap, progress=_say, min_prob=min_prob
     )
+    kinds = {"natural": "natural-density sessions only", "dense": "rupture-dense sessions only"}
     parts = [(result["title"], result)] + [
-        (f"{kind}-density sessions only", part)
+        (kinds.get(kind, f"sessions of density {kind!r} only"), part)
         for kind, part in result.get("by_density", {}).items()
     ]
     for title, part in parts:

@@ -40,7 +40,7 @@ PROBA_COLUMNS = tuple(f"p_{label}" for label in LABELS)
 #: "Model"); every key is a real parameter of the model, so grid search can reach it.
 DEFAULT_PARAMS = {
     "first__clf__C": 0.3,
-    "prior_power": 0.25,
+    "prior_power": 0.0,
 }
 
 

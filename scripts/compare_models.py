@@ -1,24 +1,24 @@
-"""Compare the project's model with baselines on the same splits, in one run (make evaluate).
+"""Compare the project's model with baselines, and write the README's model figures (make evaluate).
 
-Prints, side by side on the test split (trained on the train split):
+Everything is measured on turns the model did not train on, and reported for natural-density
+sessions (markers as rare as in real sessions) apart from rupture-dense ones:
 
-- a majority baseline (every turn ``none``);
-- TF-IDF (word 1-2-grams) + logistic regression on the turn's own text, no context;
-- spaCy's own ``TextCategorizer`` (bag-of-words architecture, exclusive classes), trained on the
-  same turns for a fixed number of epochs with a fixed seed;
-- the rupture-nlp model with its defaults;
+- the test split, trained on the train split: a majority baseline (every turn ``none``);
+  TF-IDF (word 1-2-grams) + logistic regression on the turn's own text; spaCy's
+  ``TextCategorizer`` (bag of words); rupture-nlp without its context stage (``before=0,
+  after=0``: the second stage only calibrates each turn's own scores); rupture-nlp;
+- leave one writer out on train+dev: each of the corpus's writers (distinct style briefs) is
+  held out in turn and the model trained on all the others: the honest estimate for sessions
+  written by someone else;
+- with ``--real PATH``: a labelled set of real sessions outside the repository, scored by the
+  default model trained on the train split (figures only; no text is written anywhere);
+- a learning curve: natural-density test figures at 25/50/75/100% of the training sessions.
 
-with per-label F1, macro-F1 over the three markers, and turns per second of prediction. Then:
+Figures go to stdout, to ``--out`` (JSON) and, with ``--write README.md``, into the README
+between ``<!-- model-figures:start -->`` and ``<!-- model-figures:end -->``.
 
-- a learning curve: marker macro-F1 on test at 25/50/75/100% of the training sessions;
-- leave-one-writer-out on train+dev: train on six writers, test on the seventh, for each writer.
-  The corpus has seven writers with distinct style briefs, so this is the honest estimate of how
-  the model does on sessions written by someone else;
-- grouped 5-fold cross-validation on the train split.
-
-Everything is seeded; figures go to stdout and, with ``--out``, to a JSON file.
-
-Usage: python scripts/compare_models.py --data data/ [--out out/compare.json] [--quick]
+Usage: python scripts/compare_models.py --data data/ [--real FILE] [--out out/compare.json]
+       [--write README.md] [--quick]
 """
 
 from __future__ import annotations
@@ -37,22 +37,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from rupture_nlp.corpus import load_corpus
+from rupture_nlp.episodes import find_episodes, match_episodes
 from rupture_nlp.evaluation import cross_val_predictions, metrics, metrics_of_predictions
 from rupture_nlp.labels import LABELS
-from rupture_nlp.model import build_model, predict, train
+from rupture_nlp.model import predict, train
+from rupture_nlp.readers import read_transcripts
 
 SEED = 0
-
-
-def timed_predict(fn, test: pd.DataFrame):
-    start = time.perf_counter()
-    y = fn(test)
-    return y, len(test) / (time.perf_counter() - start)
+START, END = "<!-- model-figures:start -->", "<!-- model-figures:end -->"
+MARKERS = ("withdrawal", "confrontation", "repair")
 
 
 def majority(train_df, test_df):
     label = train_df["label"].value_counts().idxmax()
-    return timed_predict(lambda df: np.full(len(df), label), test_df)
+    return np.full(len(test_df), label)
 
 
 def tfidf_lr(train_df, test_df):
@@ -61,10 +59,10 @@ def tfidf_lr(train_df, test_df):
         LogisticRegression(max_iter=2000, class_weight="balanced"),
     )
     clf.fit(train_df["text"], train_df["label"])
-    return timed_predict(lambda df: clf.predict(df["text"]), test_df)
+    return clf.predict(test_df["text"])
 
 
-def spacy_textcat(train_df, test_df, epochs: int = 12):
+def spacy_textcat(train_df, test_df, epochs: int = 8):
     import spacy
     from spacy.training import Example
     from spacy.util import fix_random_seed, minibatch
@@ -93,126 +91,190 @@ def spacy_textcat(train_df, test_df, epochs: int = 12):
     rng = random.Random(SEED)
     for _ in range(epochs):
         rng.shuffle(examples)
-        for batch in minibatch(examples, size=32):
+        for batch in minibatch(examples, size=64):
             nlp.update(batch, sgd=optimizer, drop=0.2)
-
-    def run(df):
-        return np.array(
-            [max(doc.cats, key=doc.cats.get) for doc in nlp.pipe(df["text"], batch_size=256)]
-        )
-
-    return timed_predict(run, test_df)
+    docs = nlp.pipe(test_df["text"], batch_size=256)
+    return np.array([max(doc.cats, key=doc.cats.get) for doc in docs])
 
 
-def project_model(train_df, test_df):
-    model = train(train_df, seed=SEED)
-    return timed_predict(lambda df: predict(model, df)["predicted_label"].to_numpy(), test_df)
-
-
-def row(name, y_true, y_pred, speed):
-    m = metrics(y_true, y_pred)
-    return {
-        "model": name,
-        **{f"F1 {lab}": m["per_label"][lab]["f1"] for lab in LABELS},
+def figures(pred: pd.DataFrame, column: str = "predicted_label") -> dict:
+    """Marker F1s, flagged/coded turns, unrepaired episodes and (with p_*) ICC and ECE."""
+    m = metrics_of_predictions(pred) if "p_none" in pred else metrics(pred["label"], pred[column])
+    episodes = match_episodes(find_episodes(pred, column), find_episodes(pred, "label"))
+    out = {
+        "turns": m["n_turns"],
+        **{f"F1 {lab}": m["per_label"][lab]["f1"] for lab in MARKERS},
         "marker macro-F1": m["marker_macro_f1"],
-        "rupture recall": m["rupture_recall"],
-        "turns/s": int(speed),
+        "flagged": m["flagged_turns"],
+        "coded": m["coded_turns"],
+        "unrepaired flagged": episodes["predicted"],
+        "unrepaired coded": episodes["gold"],
     }
+    if "session_icc" in m:
+        out.update({f"ICC {lab}": m["session_icc"][lab] for lab in MARKERS})
+        out.update({f"ECE {lab}": m["calibration_ece"][lab] for lab in MARKERS})
+    return out
 
 
-def learning_curve(train_df, test_df):
-    sessions = sorted(train_df["session_id"].unique())
-    random.Random(SEED).shuffle(sessions)
-    out = []
-    for share in (0.25, 0.5, 0.75, 1.0):
-        keep = set(sessions[: max(2, int(round(share * len(sessions))))])
-        part = train_df[train_df["session_id"].isin(keep)]
-        model = train(part, seed=SEED)
-        m = metrics(test_df["label"], predict(model, test_df)["predicted_label"])
-        out.append(
-            {
-                "share of train sessions": f"{share:.0%}",
-                "sessions": len(keep),
-                "turns": len(part),
-                "marker macro-F1": m["marker_macro_f1"],
-                "macro-F1": m["macro_f1"],
-            }
-        )
-    return pd.DataFrame(out)
+def by_density(pred: pd.DataFrame, column: str = "predicted_label") -> dict:
+    return {kind: figures(part, column) for kind, part in pred.groupby("density")}
 
 
-def leave_one_writer_out(df):
-    pred = cross_val_predictions(df, k=df["writer"].nunique(), seed=SEED, groups_column="writer")
-    overall = metrics_of_predictions(pred)
-    per = []
-    for writer, part in pred.groupby("writer"):
-        m = metrics_of_predictions(part)
-        per.append(
-            {
-                "held-out writer": writer,
-                "turns": len(part),
-                **{f"F1 {lab}": m["per_label"][lab]["f1"] for lab in LABELS},
-                "marker macro-F1": m["marker_macro_f1"],
-            }
-        )
-    return overall, pd.DataFrame(per)
-
-
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path("data"))
-    ap.add_argument("--out", type=Path)
-    ap.add_argument("--quick", action="store_true", help="skip the slow parts (LOWO, CV)")
-    args = ap.parse_args(argv)
-    pd.set_option("display.width", 160)
-    corpus = load_corpus(args.data)
-    train_df = corpus[corpus["split"] == "train"].reset_index(drop=True)
-    test_df = corpus[corpus["split"] == "test"].reset_index(drop=True)
-    print(
-        f"train {len(train_df)} turns / {train_df['session_id'].nunique()} sessions; "
-        f"test {len(test_df)} turns / {test_df['session_id'].nunique()} sessions; "
-        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}\n"
-    )
+def test_split(train_df, test_df) -> list[dict]:
     rows = []
     for name, fn in (
         ("majority (none)", majority),
         ("TF-IDF + LR, turn text only", tfidf_lr),
         ("spaCy TextCategorizer (BOW)", spacy_textcat),
-        ("rupture-nlp", project_model),
     ):
-        y_pred, speed = fn(train_df, test_df)
-        rows.append(row(name, test_df["label"], y_pred, speed))
-    table = pd.DataFrame(rows)
-    print("Test split, trained on train:\n" + table.to_string(index=False) + "\n")
-    curve = learning_curve(train_df, test_df)
-    print("Learning curve (test split):\n" + curve.to_string(index=False) + "\n")
-    result = {"comparison": rows, "learning_curve": curve.to_dict("records")}
+        pred = test_df.assign(predicted_label=fn(train_df, test_df))
+        rows.append({"model": name, **_flat(by_density(pred))})
+    for name, params in (
+        ("rupture-nlp without context stage", {"before": 0, "after": 0}),
+        ("rupture-nlp", {}),
+    ):
+        start = time.perf_counter()
+        model = train(train_df, seed=SEED, **params)
+        fit_s = time.perf_counter() - start
+        pred = predict(model, test_df)
+        rows.append({"model": name, **_flat(by_density(pred)), "train s": round(fit_s, 1)})
+    return rows
+
+
+def _flat(d: dict) -> dict:
+    return {f"{kind} {k}": v for kind, figs in d.items() for k, v in figs.items()}
+
+
+def learning_curve(train_df, test_df) -> list[dict]:
+    sessions = sorted(train_df["session_id"].unique())
+    random.Random(SEED).shuffle(sessions)
+    test = test_df[test_df["density"] == "natural"]
+    out = []
+    for share in (0.25, 0.5, 0.75, 1.0):
+        keep = set(sessions[: max(2, int(round(share * len(sessions))))])
+        part = train_df[train_df["session_id"].isin(keep)]
+        f = figures(predict(train(part, seed=SEED), test))
+        out.append({"share": f"{share:.0%}", "turns": len(part), **f})
+    return out
+
+
+def leave_one_writer_out(df) -> tuple[dict, list[dict]]:
+    pred = cross_val_predictions(df, k=df["writer"].nunique(), seed=SEED, groups_column="writer")
+    per = [
+        {"held-out writer": w, "density": part["density"].iloc[0], **figures(part)}
+        for w, part in pred.groupby("writer")
+    ]
+    return by_density(pred), per
+
+
+def md_table(rows: list[dict], columns: list[str]) -> str:
+    def fmt(v):
+        return f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else str(v))
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def readme_block(result: dict) -> str:
+    f1 = ["F1 withdrawal", "F1 confrontation", "F1 repair", "marker macro-F1"]
+    parts = []
+    rows = result["test_split"]
+    parts.append(
+        "Test split, trained on the train split; natural-density sessions (markers as rare as in "
+        "real sessions) and rupture-dense sessions apart:\n\n"
+        + md_table(
+            rows,
+            ["model"]
+            + [f"natural {c}" for c in (*f1, "flagged", "coded")]
+            + ["dense marker macro-F1"],
+        )
+    )
+    nat = rows[-1]
+    parts.append(
+        "The default model on the natural-density test sessions: per-session frequency ICC(2,1) "
+        + ", ".join(f"{lab} {nat[f'natural ICC {lab}']}" for lab in MARKERS)
+        + "; expected calibration error "
+        + ", ".join(f"{lab} {nat[f'natural ECE {lab}']}" for lab in MARKERS)
+        + f"; unrepaired episodes {nat['natural unrepaired flagged']} flagged against "
+        f"{nat['natural unrepaired coded']} coded."
+    )
+    if "leave_one_writer_out" in result:
+        lowo = result["leave_one_writer_out"]
+        parts.append(
+            "**Leave one writer out** (train+dev; each writer's sessions held out in turn, the "
+            "model trained on the other writers): the figure to expect on sessions written in "
+            "another style.\n\n"
+            + md_table(
+                [{"sessions": k, **v} for k, v in lowo["overall"].items()],
+                ["sessions", *f1, "flagged", "coded", "ICC withdrawal", "ICC repair"],
+            )
+            + "\n\n"
+            + md_table(lowo["per_writer"], ["held-out writer", "density", *f1, "flagged", "coded"])
+        )
+    if "real" in result:
+        r = result["real"]
+        parts.append(
+            f"**Real sessions** ({r['name']}, {r['figures']['turns']} turns of real clients; not "
+            "part of the repository, never trained on), default model trained on the train "
+            "split:\n\n"
+            + md_table(
+                [r["figures"]],
+                [*f1, "flagged", "coded", "unrepaired flagged", "unrepaired coded"]
+                + [f"ICC {lab}" for lab in MARKERS],
+            )
+        )
+    if "learning_curve" in result:
+        parts.append(
+            "Learning curve (natural-density test sessions):\n\n"
+            + md_table(
+                result["learning_curve"], ["share", "turns", "marker macro-F1", "flagged", "coded"]
+            )
+        )
+    parts.append(f"Measured by `make evaluate` ({result['machine']}).")
+    return f"{START}\n\n" + "\n\n".join(parts) + f"\n\n{END}"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("data"))
+    ap.add_argument("--real", type=Path, help="labelled real sessions outside the repository")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--write", type=Path, help="README to write the figures into")
+    ap.add_argument("--quick", action="store_true", help="skip leave-one-writer-out")
+    args = ap.parse_args(argv)
+    pd.set_option("display.width", 200)
+    corpus = load_corpus(args.data)
+    train_df = corpus[corpus["split"] == "train"].reset_index(drop=True)
+    test_df = corpus[corpus["split"] == "test"].reset_index(drop=True)
+    result = {
+        "machine": f"{platform.processor() or platform.machine()}, Python "
+        f"{platform.python_version()}, seed {SEED}",
+        "test_split": test_split(train_df, test_df),
+    }
+    print(pd.DataFrame(result["test_split"]).T.to_string(), "\n")
+    if args.real:
+        real = read_transcripts([args.real])
+        pred = predict(train(train_df, seed=SEED), real)
+        result["real"] = {"name": args.real.name, "figures": figures(pred)}
+        print("real:", result["real"], "\n")
     if not args.quick:
         dev_train = corpus[corpus["split"] != "test"].reset_index(drop=True)
         overall, per = leave_one_writer_out(dev_train)
-        print(
-            f"Leave one writer out (train+dev, {len(dev_train)} turns): marker macro-F1 "
-            f"{overall['marker_macro_f1']:.3f}, macro-F1 {overall['macro_f1']:.3f}\n"
-            + per.to_string(index=False)
-            + "\n"
-        )
-        cv = metrics_of_predictions(
-            cross_val_predictions(train_df, k=5, seed=SEED, model=build_model(seed=SEED))
-        )
-        print(
-            f"5-fold CV grouped by session (train): marker macro-F1 {cv['marker_macro_f1']:.3f}, "
-            f"macro-F1 {cv['macro_f1']:.3f}, ECE "
-            + ", ".join(f"{k} {v:.3f}" for k, v in cv["calibration_ece"].items())
-        )
-        result.update(
-            {
-                "leave_one_writer_out": {"overall": overall, "per_writer": per.to_dict("records")},
-                "cv5_train": cv,
-            }
-        )
+        result["leave_one_writer_out"] = {"overall": overall, "per_writer": per}
+        print(pd.DataFrame(per).to_string(index=False), "\n", overall, "\n")
+    result["learning_curve"] = learning_curve(train_df, test_df)
+    print(pd.DataFrame(result["learning_curve"]).to_string(index=False))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    if args.write:
+        text = args.write.read_text(encoding="utf-8")
+        if START not in text or END not in text:
+            raise SystemExit(f"{args.write}: no {START} ... {END} block to fill")
+        new = text[: text.index(START)] + readme_block(result) + text[text.index(END) + len(END) :]
+        args.write.write_text(new, encoding="utf-8")
+        print(f"wrote model figures into {args.write}")
 
 
 if __name__ == "__main__":

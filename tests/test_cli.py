@@ -107,10 +107,39 @@ def test_train_then_evaluate(runner, tmp_path, mini_csv):
     )
     assert result.exit_code == 0
     assert "marker macro-F1" in result.output and "unrepaired episodes" in result.output
+    assert "per-session frequency ICC(2,1): withdrawal" in result.output
+    assert "marker turns: " in result.output and " flagged (" in result.output
     import json
 
     data = json.loads(metrics.read_text())
     assert data["turns"]["n_turns"] == 62 and "episodes" in data
+    assert set(data["turns"]["session_icc"]) == {"withdrawal", "confrontation", "repair"}
+
+
+def test_evaluate_reports_each_density_of_a_corpus_folder(runner, tmp_path, mini_df):
+    """A corpus folder whose sessions.json marks densities gets a block for each kind."""
+    import json
+
+    from rupture_nlp.model import train
+    from rupture_nlp.modelio import save_model
+    from rupture_nlp.writers import write_table
+
+    sessions = sorted(mini_df["session_id"].unique())
+    write_table(mini_df, tmp_path / "corpus.csv")
+    (tmp_path / "splits.json").write_text(json.dumps({"train": [], "dev": [], "test": sessions}))
+    meta = [
+        {"session_id": s, "density": "natural" if i % 2 else "dense"}
+        for i, s in enumerate(sessions)
+    ]
+    (tmp_path / "sessions.json").write_text(json.dumps(meta))
+    model = tmp_path / "m.joblib"
+    save_model(train(mini_df), model, {})
+    result = runner.invoke(
+        cli, ["evaluate", str(tmp_path), "--model", str(model)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "natural-density sessions only" in result.output
+    assert "rupture-dense sessions only" in result.output
 
 
 def test_evaluate_cv_without_a_model(runner, mini_csv):
