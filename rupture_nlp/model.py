@@ -41,6 +41,8 @@ PROBA_COLUMNS = tuple(f"p_{label}" for label in LABELS)
 DEFAULT_PARAMS = {
     "first__clf__C": 0.3,
     "prior_power": 0.0,
+    "before": 2,
+    "after": 2,
 }
 
 

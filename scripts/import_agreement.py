@@ -17,11 +17,13 @@ Passes: ``second_pass`` (the rupture-dense sessions of the first seven writers) 
 ``natural_pass`` (natural-density sessions of the later writers).
 
 Usage: python scripts/import_agreement.py SECOND_DIR ADJUDICATION --data data/ [--name NAME]
+       [--add]   (sessions not yet in the pass, added to it)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -54,11 +56,18 @@ def main(argv=None) -> None:
     ap.add_argument("adjudication", type=Path)
     ap.add_argument("--data", type=Path, default=Path("data"))
     ap.add_argument("--name", default="second_pass", help="name of the coding pass")
+    ap.add_argument("--add", action="store_true", help="add new sessions to an existing pass")
     args = ap.parse_args(argv)
     corpus_path = args.data / "corpus.csv"
     out = args.data / "agreement" / f"{args.name}.json"
+    earlier = None
     if out.exists():
-        sys.exit(f"{out} exists: the first-pass labels are already replaced; refusing to run twice")
+        if not args.add:
+            sys.exit(
+                f"{out} exists: the first-pass labels are already replaced; use --add for "
+                "sessions the pass does not cover yet"
+            )
+        earlier = pd.DataFrame(json.loads(out.read_text(encoding="utf-8")))
     corpus = read_transcripts([corpus_path])
     second = pd.concat(
         [
@@ -102,7 +111,13 @@ def main(argv=None) -> None:
         "adjudication_note",
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
-    records = merged[cols].to_json(orient="records", indent=1, force_ascii=False)
+    records_df = merged[cols]
+    if earlier is not None:
+        again = set(earlier["session_id"]) & set(records_df["session_id"])
+        if again:
+            sys.exit(f"sessions already in {out}: {', '.join(sorted(again))}")
+        records_df = pd.concat([earlier[cols], records_df], ignore_index=True)
+    records = records_df.to_json(orient="records", indent=1, force_ascii=False)
     out.write_text(records + "\n", encoding="utf-8")
 
     key = corpus.set_index(["session_id", "turn"]).index

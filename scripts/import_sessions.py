@@ -66,6 +66,8 @@ def parse_session(path: Path) -> tuple[dict, list[dict]]:
         if len(parts) != 4:
             sys.exit(f"{path}:{number}: expected SPEAKER|LABEL|SUBTYPE|TEXT")
         speaker, label, subtype, text = (p.strip() for p in parts)
+        if "|" in text:
+            sys.exit(f"{path}:{number}: '|' in the text (a field too many?)")
         turns.append({"speaker": speaker, "label": label, "subtype": subtype, "text": text})
     return meta, turns
 
