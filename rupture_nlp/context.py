@@ -8,8 +8,10 @@ this stage then learns how a turn's label depends on the scores of the turns bef
 
 The second stage must learn from scores like those it will see on new sessions, so it is fitted
 on out-of-fold scores: sessions are split into ``cv`` groups, and each group is scored by a
-first stage trained without it. Its logistic-regression probabilities are calibrated by
-construction on those held-out scores.
+first stage trained without it. Its logistic-regression probabilities are therefore calibrated
+on held-out scores; the first stage finally used is trained on all sessions, so its scores on
+new sessions are a little surer than the fold models' (the expected calibration error that
+``rupture evaluate`` reports measures how much that matters).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .features import shift_rows
+from .labels import is_client
 
 __all__ = ["ContextStack"]
 
@@ -84,6 +87,11 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         ``sample_weight`` weighs turns in both stages (for example, to count sessions written
         rupture-dense for less than sessions written at natural density).
         """
+        if self.first is None:
+            raise ValueError(
+                "ContextStack needs a first-stage estimator; rupture_nlp.model.build_model() "
+                "gives the project's"
+            )
         y = np.asarray(y)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
@@ -96,12 +104,17 @@ class ContextStack(ClassifierMixin, BaseEstimator):
             oof[te] = self._scores(fold, X.iloc[te])
         self.first_ = _fit_weighted(clone(self.first), X, y, w)
         second = self.second if self.second is not None else LogisticRegression(max_iter=2000)
-        self.second_ = clone(second).fit(self._context(oof, X), y, sample_weight=w)
+        self.second_ = _fit_weighted(clone(second), self._context(oof, X), y, w)
         self.class_prior_ = np.array([np.mean(y == c) for c in self.classes_])
         return self
 
     def _scores(self, fitted, X: pd.DataFrame) -> np.ndarray:
-        """First-stage scores in ``classes_`` order (a fold may lack a rare label: -1 there)."""
+        """First-stage scores in ``classes_`` order.
+
+        A fold whose training part lacks a rare label scores it -1 (a margin of "surely not"),
+        which teaches the second stage that the label's own score says little about it; labels
+        in at least ``cv`` sessions avoid that.
+        """
         if hasattr(fitted, "decision_function"):
             s = np.asarray(fitted.decision_function(X), dtype=np.float64)
             if s.ndim == 1:
@@ -116,14 +129,14 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         """Scores of each turn and its neighbours, split by the neighbour's role, with flags
         for neighbours that fall outside the session."""
         sessions = pd.factorize(X["session_id"].astype(str), sort=False)[0]
-        client = (X["speaker"].astype(str) != "therapist").to_numpy(np.float64)[:, None]
+        client = is_client(X["speaker"]).astype(np.float64)[:, None]
         present = np.ones((len(X), 1))
         columns = [client]
         for step in range(-self.before, self.after + 1):
             s = shift_rows(scores, sessions, step)
             c = shift_rows(client, sessions, step)
             here = shift_rows(present, sessions, step)
-            columns += [s * (here - c), s * c, here]
+            columns += [s * (here - c), s * c] + ([here] if step else [])
         return np.hstack(columns)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:

@@ -1,8 +1,8 @@
 """The rupture cues: small, documented word lists that 3RS coders look at.
 
-This is the one place where cues are defined. Each cue counts the tokens of a turn whose
-normalised lemma is in its word list; the model gets the counts (log-scaled) next to the
-n-grams, so a cue helps where the corpus is thin but can be outweighed by context.
+This is the one place where cues are defined. Each cue says whether a turn has a token whose
+normalised lemma is in its word list; the model gets the cues next to the n-grams, so a cue
+helps where the corpus is thin but can be outweighed by context.
 
 =============  ==============================================================================
 cue            why a coder looks at it

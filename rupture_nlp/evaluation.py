@@ -288,8 +288,9 @@ def evaluate_frame(
     # a corpus mixing natural-density and rupture-dense sessions is reported for each kind too:
     # the overall figure hides how often ordinary sessions raise false alarms
     if "density" in pred.columns and pred["density"].nunique() > 1:
+        kinds = pred["density"].fillna("unknown")
         result["by_density"] = {
-            str(kind): figures(part) for kind, part in pred.groupby("density", sort=True)
+            str(kind): figures(part) for kind, part in pred.groupby(kinds, sort=True)
         }
     return result
 

@@ -15,8 +15,8 @@ chars         character n-grams of the lemmas (robust to the spelling noise of r
               of typed chat)
 prev_words    the words of the previous turn in the same session
 next_words    the words of the next turn in the same session
-cues          rupture cues of the turn and of its neighbours, split by role; role, speaker
-              change and position in the session
+cues          rupture cues of the turn (split by the speaker's role) and of its neighbours;
+              role, speaker change and position in the session
 ============  ==================================================================================
 
 All n-grams are hashed (no vocabulary to store, nothing to tokenise twice); ``fit`` keeps those
@@ -154,11 +154,17 @@ class _HashedBlock(TransformerMixin, BaseEstimator):
     """What every hashed n-gram block shares: keep frequent columns, TF-IDF, scale by ``weight``.
 
     A block says how to hash turns into ``(turn, column)`` entries (``_entries``), or how to
-    count them directly (``_hashed``); everything else is here. Attributes learned by ``fit``: ``columns_`` (hashed column -> kept column, -1
-    for dropped) and ``idf_`` (one weight per kept column).
+    count them directly (``_hashed``); everything else is here. Attributes learned by ``fit``:
+    ``columns_`` (hashed column -> kept column, -1 for dropped) and ``idf_`` (one weight per
+    kept column).
     """
 
     prefix = "h"
+
+    def __init__(self, n_features=2**17, min_df=2, weight=1.0):
+        self.n_features = n_features
+        self.min_df = min_df
+        self.weight = weight
 
     def _entries(self, enc):
         raise NotImplementedError
@@ -204,11 +210,6 @@ class OwnWords(_HashedBlock):
 
     prefix = "w"
 
-    def __init__(self, n_features=2**17, min_df=2, weight=1.0):
-        self.n_features = n_features
-        self.min_df = min_df
-        self.weight = weight
-
     def _entries(self, enc):
         return _memo(enc, ("words", self.n_features), lambda: _word_entries(enc, self.n_features))
 
@@ -220,11 +221,6 @@ class RoleWords(_HashedBlock):
     """
 
     prefix = "r"
-
-    def __init__(self, n_features=2**17, min_df=2, weight=1.0):
-        self.n_features = n_features
-        self.min_df = min_df
-        self.weight = weight
 
     def _entries(self, enc):
         return _role_word_entries(enc, self.n_features)

@@ -6,11 +6,14 @@ codebook, validation and the model cannot drift apart.
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = [
     "LABELS",
     "MARKERS",
     "SUBTYPES",
     "SPEAKER_ROLES",
+    "is_client",
     "label_of_subtype",
     "normalise_role",
 ]
@@ -97,3 +100,13 @@ def normalise_role(speaker: str, speaker_map: dict[str, str] | None = None) -> s
     if key in SPEAKER_ROLES:
         return key
     return _ROLE_ALIASES.get(key)
+
+
+def is_client(speakers) -> np.ndarray:
+    """True for every client role (client, client2..client9), per turn: what the model calls
+    the speaker's role.
+
+    >>> is_client(["therapist", "client", "client2"]).tolist()
+    [False, True, True]
+    """
+    return np.asarray([str(s) != "therapist" for s in speakers], dtype=bool)

@@ -132,9 +132,9 @@ def train(
 def predict(model, df: pd.DataFrame, chunk_turns: int = 20_000) -> pd.DataFrame:
     """Return a copy of ``df`` with ``predicted_label`` and ``p_<label>`` columns added.
 
-    ``p_<label>`` are calibrated probabilities; ``predicted_label`` is the classifier's decision
-    (see :class:`~rupture_nlp.context.ContextStack`: tempered towards the rare marker labels), so it is
-    not always the label with the highest ``p_``.
+    ``p_<label>`` are calibrated probabilities; ``predicted_label`` is the classifier's decision:
+    the most probable label, unless the model was built with a ``prior_power`` that tempers it
+    towards the rare marker labels (see :class:`~rupture_nlp.context.ContextStack`).
 
     Turns go through the model in pieces of whole sessions of about ``chunk_turns`` turns: the
     sparse feature matrices of a piece stay in the processor's cache, which makes a large table

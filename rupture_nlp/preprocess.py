@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .cues import CUE_NAMES, CUE_WORDS, LENGTH_BANDS
 from .errors import ModelError
+from .labels import is_client
 
 __all__ = ["DEFAULT_SPACY_MODEL", "EncodedTurns", "TurnEncoder", "build_nlp"]
 
@@ -187,7 +188,7 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
         sessions, _ = pd.factorize(X["session_id"].astype(str), sort=False)
         order = X.groupby(sessions, sort=False).cumcount().to_numpy()
         size = pd.Series(sessions).map(pd.Series(sessions).value_counts()).to_numpy()
-        roles = (X["speaker"].astype(str) != "therapist").to_numpy().astype(np.int8)
+        roles = is_client(X["speaker"]).astype(np.int8)
         return EncodedTurns(
             lemmas=lemmas,
             offsets=offsets,

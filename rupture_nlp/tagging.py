@@ -45,7 +45,8 @@ def resolve_model(model=None, n_process: int | None = None):
     else:
         fitted, meta = _load(model)
     if n_process is not None:
-        fitted.set_params(first__encode__n_process=n_process)
+        # the fitted first stage, not the unfitted template the model was built from
+        fitted.first_.set_params(encode__n_process=n_process)
     return fitted, meta
 
 

@@ -30,7 +30,8 @@ def model_parameters(model) -> dict:
     return {
         k: _jsonable(v)
         for k, v in sorted(model.get_params(deep=True).items())
-        if not hasattr(v, "get_params") and k != "steps"
+        if not hasattr(v, "get_params")
+        and k.rsplit("__", 1)[-1] not in ("steps", "transformer_list")
     }
 
 

@@ -40,7 +40,7 @@ from rupture_nlp.corpus import load_corpus
 from rupture_nlp.episodes import find_episodes, match_episodes
 from rupture_nlp.evaluation import cross_val_predictions, metrics, metrics_of_predictions
 from rupture_nlp.labels import LABELS
-from rupture_nlp.model import predict, train
+from rupture_nlp.model import predict, require_labels, train
 from rupture_nlp.readers import read_transcripts
 
 SEED = 0
@@ -120,7 +120,8 @@ def by_density(pred: pd.DataFrame, column: str = "predicted_label") -> dict:
     return {kind: figures(part, column) for kind, part in pred.groupby("density")}
 
 
-def test_split(train_df, test_df) -> list[dict]:
+def test_split(train_df, test_df) -> tuple[list[dict], object]:
+    """Rows of the test-split table, and the default model trained on the train split."""
     rows = []
     for name, fn in (
         ("majority (none)", majority),
@@ -138,14 +139,14 @@ def test_split(train_df, test_df) -> list[dict]:
         fit_s = time.perf_counter() - start
         pred = predict(model, test_df)
         rows.append({"model": name, **_flat(by_density(pred)), "train s": round(fit_s, 1)})
-    return rows
+    return rows, model
 
 
 def _flat(d: dict) -> dict:
     return {f"{kind} {k}": v for kind, figs in d.items() for k, v in figs.items()}
 
 
-def learning_curve(train_df, test_df) -> list[dict]:
+def learning_curve(train_df, test_df, full_model) -> list[dict]:
     sessions = sorted(train_df["session_id"].unique())
     random.Random(SEED).shuffle(sessions)
     test = test_df[test_df["density"] == "natural"]
@@ -153,7 +154,8 @@ def learning_curve(train_df, test_df) -> list[dict]:
     for share in (0.25, 0.5, 0.75, 1.0):
         keep = set(sessions[: max(2, int(round(share * len(sessions))))])
         part = train_df[train_df["session_id"].isin(keep)]
-        f = figures(predict(train(part, seed=SEED), test))
+        model = full_model if share == 1.0 else train(part, seed=SEED)
+        f = figures(predict(model, test))
         out.append({"share": f"{share:.0%}", "turns": len(part), **f})
     return out
 
@@ -247,15 +249,16 @@ def main(argv=None) -> None:
     corpus = load_corpus(args.data)
     train_df = corpus[corpus["split"] == "train"].reset_index(drop=True)
     test_df = corpus[corpus["split"] == "test"].reset_index(drop=True)
+    rows, default_model = test_split(train_df, test_df)
     result = {
         "machine": f"{platform.processor() or platform.machine()}, Python "
         f"{platform.python_version()}, seed {SEED}",
-        "test_split": test_split(train_df, test_df),
+        "test_split": rows,
     }
     print(pd.DataFrame(result["test_split"]).T.to_string(), "\n")
     if args.real:
-        real = read_transcripts([args.real])
-        pred = predict(train(train_df, seed=SEED), real)
+        real = require_labels(read_transcripts([args.real]))
+        pred = predict(default_model, real)
         result["real"] = {"name": args.real.name, "figures": figures(pred)}
         print("real:", result["real"], "\n")
     if not args.quick:
@@ -263,7 +266,7 @@ def main(argv=None) -> None:
         overall, per = leave_one_writer_out(dev_train)
         result["leave_one_writer_out"] = {"overall": overall, "per_writer": per}
         print(pd.DataFrame(per).to_string(index=False), "\n", overall, "\n")
-    result["learning_curve"] = learning_curve(train_df, test_df)
+    result["learning_curve"] = learning_curve(train_df, test_df, default_model)
     print(pd.DataFrame(result["learning_curve"]).to_string(index=False))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -56,3 +56,13 @@ def test_evaluation_reports_natural_and_dense_sessions_apart(mini_df):
     n = {k: v["turns"]["n_turns"] for k, v in result["by_density"].items()}
     assert n["natural"] + n["dense"] == result["turns"]["n_turns"] == len(df)
     assert set(result["turns"]["session_icc"]) == {"withdrawal", "confrontation", "repair"}
+
+
+def test_sessions_without_a_density_are_reported_as_unknown(mini_df):
+    df = mini_df.copy()
+    sessions = df["session_id"].unique()
+    df["density"] = df["session_id"].map({sessions[0]: "natural", sessions[1]: "dense"})
+    result = evaluate_frame(df, model=train(mini_df))
+    parts = result["by_density"]
+    assert "unknown" in parts
+    assert sum(p["turns"]["n_turns"] for p in parts.values()) == len(df)

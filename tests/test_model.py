@@ -53,6 +53,52 @@ def test_context_stage_reads_the_turn_before():
     assert (context.predict(df)[apology] == y[apology]).all()
 
 
+def test_context_stage_takes_weights_and_any_second_stage():
+    from sklearn.preprocessing import StandardScaler
+
+    df = _apology_sessions(20)
+    y = df["label"].to_numpy()
+    second = make_pipeline(StandardScaler(), LogisticRegression())
+    heavy = np.where(y == "repair", 5.0, 1.0)
+    stack = ContextStack(_text_only_first_stage(), second=second, before=1, after=0, cv=4)
+    plain = clone(stack).fit(df, y).predict_proba(df)
+    weighted = clone(stack).fit(df, y, sample_weight=heavy).predict_proba(df)
+    repair = list(stack.fit(df, y).classes_).index("repair")
+    assert weighted[:, repair].mean() > plain[:, repair].mean()  # the weights reached the fit
+
+
+def test_a_fold_without_a_rare_label_keeps_the_score_columns_aligned():
+    df = _apology_sessions(12)
+    y = df["label"].to_numpy().copy()
+    y[(df["session_id"] == "s0").to_numpy() & (y == "repair")] = "withdrawal"  # one session
+    stack = ContextStack(_text_only_first_stage(), before=1, after=0, cv=3).fit(df, y)
+    assert list(stack.classes_) == ["confrontation", "none", "repair", "withdrawal"]
+    assert stack.predict_proba(df).shape == (len(df), 4)
+
+
+def test_a_context_stage_without_a_first_stage_says_what_it_needs():
+    with pytest.raises(ValueError, match="needs a first-stage estimator"):
+        ContextStack().fit(_apology_sessions(4), np.array(["none"] * 12))
+
+
+def test_prior_power_tempers_the_decision_towards_rare_labels(mini_df):
+    model = train(mini_df, prior_power=0.0)
+    proba = model.predict_proba(mini_df)
+    plain = model.decide(proba)
+    model.prior_power = 3.0
+    tempered = model.decide(proba)
+    rare = model.classes_[np.argmin(model.class_prior_)]
+    assert (tempered == rare).sum() >= (plain == rare).sum()
+    assert (tempered != plain).any()
+
+
+def test_n_process_reaches_the_fitted_encoder(mini_model):
+    from rupture_nlp.tagging import resolve_model
+
+    fitted, _ = resolve_model(mini_model, n_process=2)
+    assert fitted.first_.named_steps["encode"].n_process == 2
+
+
 def test_model_clones_and_exposes_block_weights_as_parameters():
     model = build_model(first__features__cues__weight=0.1)
     params = clone(model).get_params()

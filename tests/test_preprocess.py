@@ -54,7 +54,9 @@ def test_cues_count_what_coders_look_at():
     # presence, not counts: three negations and two "you" count as one each
     assert cue(enc, 1, "negation") == 1 and cue(enc, 1, "second_person") == 1
     assert cue(enc, 1, "exclamation") > 0 and cue(enc, 1, "minimal") == 0
-    assert cue(enc, 1, "short") == 1 and cue(enc, 1, "long") == 0  # ten words: the 4-12 band
+    assert (
+        cue(enc, 1, "short") == 1 and cue(enc, 1, "long") == 0
+    )  # nine alphabetic words: the 4-12 band
     assert cue(enc, 3, "we") == 1 and cue(enc, 2, "first_person") == 0
     assert cue(enc, 2, "laughter") > 0 and cue(enc, 2, "pause") > 0 and cue(enc, 2, "hedge") > 0
     assert cue(enc, 3, "apology") > 0 and cue(enc, 3, "we") > 0 and cue(enc, 3, "question") > 0
@@ -115,13 +117,20 @@ def test_row_wise_hstack_equals_scipy_hstack():
     assert np.array_equal(hstack_rows(blocks).toarray(), sp.hstack(blocks).toarray())
 
 
-def test_neighbour_rows_match_the_shift_product():
+def test_neighbour_rows_never_cross_a_session():
+    """Against a plain loop: row i gets row i+step if both are in one session, else nothing."""
     import scipy.sparse as sp
 
     from rupture_nlp.features import _neighbour_rows, shift_rows
 
     m = sp.random(30, 12, density=0.3, format="csr", random_state=1, dtype=np.float32)
+    dense = m.toarray()
     sessions = np.repeat([0, 1, 2, 3], [1, 9, 15, 5])
     for step in (-2, -1, 1, 2):
-        expected = shift_rows(m.toarray(), sessions, step)
+        expected = np.zeros_like(dense)
+        for i in range(30):
+            j = i + step
+            if 0 <= j < 30 and sessions[j] == sessions[i]:
+                expected[i] = dense[j]
         assert np.array_equal(_neighbour_rows(m, sessions, step).toarray(), expected)
+        assert np.array_equal(shift_rows(dense, sessions, step), expected)
