@@ -153,6 +153,17 @@ def cli():
       rupture tag session.vtt --speaker-map "Dr Lee=therapist,Sam=client" -o tagged.csv
       rupture scan recordings/ -o episodes.csv --report report.html
     """
+    _exit_on_sigterm()
+
+
+def _exit_on_sigterm() -> None:
+    """A SIGTERM (a job scheduler, a killed terminal) unwinds like an error, so temporary output
+    files are removed and nothing half-written is left beside the target."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -317,6 +328,8 @@ def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
     """
     from .tagging import tag_files
 
+    if n_jobs > 1 and (n_process or 1) > 1:
+        raise click.UsageError("use either --jobs or --n-process, not both")
     show = sys.stderr.isatty()
     total = [0]
 

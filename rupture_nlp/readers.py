@@ -126,6 +126,7 @@ def _iter_delimited(path: Path, text_stream: io.TextIOBase, delimiter: str, chun
         raise TranscriptError(Problem(str(path), 1, "empty file (no header row)")) from None
     header = [h.strip() for h in header]
     rows, lines = [], []
+    yielded = False
     prev_end = reader.line_num
     for record in reader:
         start_line = prev_end + 1
@@ -145,9 +146,11 @@ def _iter_delimited(path: Path, text_stream: io.TextIOBase, delimiter: str, chun
         lines.append(start_line)
         if len(rows) >= chunk:
             yield _rows_to_frame(rows, lines)
-            rows, lines = [], []
-    if rows or not lines:
-        yield _rows_to_frame(rows, lines) if rows else (pd.DataFrame(columns=header), np.array([]))
+            rows, lines, yielded = [], [], True
+    if rows:
+        yield _rows_to_frame(rows, lines)
+    elif not yielded:  # a header and no rows: the columns still tell what the table is
+        yield pd.DataFrame(columns=header), np.array([])
 
 
 def _iter_jsonl(path: Path, stream: io.TextIOBase, chunk: int):
@@ -474,6 +477,16 @@ class SessionContinuity:
                         line0,
                         f"turn {turn} does not come after turn "
                         f"{self.last[2]} in session {sids[0]!r}; turns must ascend",
+                    )
+                )
+            start = float(df["start"].iloc[0]) if "start" in df.columns else float("nan")
+            if start < self.last[3]:  # False when either is NaN (no times)
+                problems.append(
+                    Problem(
+                        where,
+                        line0,
+                        f"start {start:.3f}s is before the previous turn's start "
+                        f"{self.last[3]:.3f}s in session {sids[0]!r}: times out of order",
                     )
                 )
         elif self.last is not None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -395,7 +396,7 @@ def test_jobs_and_spacy_processes_are_not_combined(runner, tmp_path, mini_model,
             "2",
         ],
     )
-    assert result.exit_code == 1 and "not both" in result.output
+    assert result.exit_code == 2 and "not both" in result.output  # a usage error
 
 
 def test_parallel_tagging_reads_ahead_a_bounded_number_of_chunks(mini_model, mini_csv, monkeypatch):
@@ -415,3 +416,45 @@ def test_parallel_tagging_reads_ahead_a_bounded_number_of_chunks(mini_model, min
     assert len(produced) <= 4  # 2 * n_jobs in flight, whatever the workers' speed
     rest = list(stream)
     assert len(rest) + 1 == len(produced) == 6
+
+
+def test_a_terminated_tag_leaves_no_temporary_file(tmp_path, mini_model, mini_df):
+    """SIGTERM while writing: the output's temporary file is removed, the target never made."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import pandas as pd
+
+    from rupture_nlp.writers import write_table
+
+    big = pd.concat(
+        [mini_df.assign(session_id=mini_df["session_id"] + f"-{k}") for k in range(400)],
+        ignore_index=True,
+    )
+    source, out = tmp_path / "big.csv", tmp_path / "out" / "tagged.csv"
+    write_table(big, source)
+    exe = Path(sys.executable).parent / "rupture"
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            "tag",
+            str(source),
+            "--model",
+            str(mini_model),
+            "-o",
+            str(out),
+            "--chunk-turns",
+            "200",
+        ],
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(out.parent.glob(".tagged.csv.*.tmp")):
+        if proc.poll() is not None:
+            pytest.fail("tag finished before it could be interrupted")
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert list(out.parent.iterdir()) == []

@@ -240,3 +240,33 @@ def test_csv_round_trip_preserves_any_text(tmp_path, texts):
     path = tmp_path / "rt.csv"
     write_table(df, path)
     assert read_transcripts(path)["text"].tolist() == texts
+
+
+def test_start_times_going_back_across_a_chunk_boundary_are_refused(tmp_path):
+    """validate refuses starts 10, 20, 5, 30; streaming in pieces of two turns must too."""
+    from rupture_nlp.readers import iter_transcript_chunks, read_file
+
+    p = tmp_path / "timed.csv"
+    p.write_text(
+        "session_id,turn,speaker,text,start\n"
+        "s,1,therapist,Hello.,10\ns,2,client,Hi.,20\ns,3,therapist,So.,5\ns,4,client,Yes.,30\n"
+    )
+    _, problems = read_file(p)
+    assert [pr.message for pr in problems if "out of order" in pr.message]
+    with pytest.raises(TranscriptError, match=r"start 5.000s is before .* times out of order"):
+        list(iter_transcript_chunks([p], chunk_turns=2))
+
+
+def test_a_table_of_whole_pieces_yields_no_empty_piece(tmp_path):
+    from rupture_nlp.readers import _iter_table
+
+    p = tmp_path / "four.csv"
+    p.write_text(
+        "session_id,turn,speaker,text\n"
+        "a,1,therapist,Hello.\na,2,client,Hi.\nb,1,therapist,So.\nb,2,client,Yes.\n"
+    )
+    assert [len(df) for df, _ in _iter_table(p, 2)] == [2, 2]
+    empty = tmp_path / "header.csv"
+    empty.write_text("session_id,turn,speaker,text\n")
+    ((df, _),) = _iter_table(empty, 2)
+    assert list(df.columns) == ["session_id", "turn", "speaker", "text"] and not len(df)
