@@ -115,7 +115,7 @@ def throughput(corpus, model, n: int) -> list[dict]:
     )
     rows.append(
         (
-            "tag: encode + features + calibrated classifier",
+            "tag: encode + features + classifier + context stage",
             rate(lambda: predict(model, df), n, repeat=2),
         )
     )

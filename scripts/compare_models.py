@@ -156,7 +156,7 @@ def learning_curve(train_df, test_df, full_model) -> list[dict]:
         part = train_df[train_df["session_id"].isin(keep)]
         model = full_model if share == 1.0 else train(part, seed=SEED)
         f = figures(predict(model, test))
-        out.append({"share": f"{share:.0%}", "turns": len(part), **f})
+        out.append({"share": f"{share:.0%}", **f, "train turns": len(part)})
     return out
 
 
@@ -230,7 +230,8 @@ def readme_block(result: dict) -> str:
         parts.append(
             "Learning curve (natural-density test sessions):\n\n"
             + md_table(
-                result["learning_curve"], ["share", "turns", "marker macro-F1", "flagged", "coded"]
+                result["learning_curve"],
+                ["share", "train turns", "marker macro-F1", "flagged", "coded"],
             )
         )
     parts.append(f"Measured by `make evaluate` ({result['machine']}).")
