@@ -55,7 +55,7 @@ def variety(df: pd.DataFrame) -> tuple[float, float]:
 #: Coding passes (``data/agreement/NAME.json``) and which sessions each covered.
 PASSES = {
     "second_pass": "rupture-dense sessions (one dev and one test session of each of writers a-g)",
-    "natural_pass": "natural-density sessions (one dev and one test session of each of writers h-t)",
+    "natural_pass": "natural-density sessions (one dev and one test session of each of writers h-w)",
 }
 
 
