@@ -145,9 +145,10 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
 
 
 def _scaled(m: sp.csr_matrix, factor: float) -> sp.csr_matrix:
-    if factor != 1:
-        m.data *= np.float32(factor)
-    return m
+    """``m`` times ``factor``, a new matrix sharing ``m``'s index arrays (``m`` may be memoized)."""
+    if factor == 1:
+        return m
+    return sp.csr_matrix((m.data * np.float32(factor), m.indices, m.indptr), shape=m.shape)
 
 
 class _HashedBlock(TransformerMixin, BaseEstimator):
@@ -212,6 +213,12 @@ class OwnWords(_HashedBlock):
 
     def _entries(self, enc):
         return _memo(enc, ("words", self.n_features), lambda: _word_entries(enc, self.n_features))
+
+    def _tfidf_rows(self, X) -> sp.csr_matrix:
+        # the own-word rows that the neighbour blocks shift are the same rows: one per pass
+        check_is_fitted(self, "columns_")
+        key = ("words_tfidf", self.n_features, self.columns_.tobytes(), self.idf_.tobytes())
+        return _memo(X, key, lambda: super(OwnWords, self)._tfidf_rows(X))
 
 
 class RoleWords(_HashedBlock):

@@ -109,4 +109,4 @@ def is_client(speakers) -> np.ndarray:
     >>> is_client(["therapist", "client", "client2"]).tolist()
     [False, True, True]
     """
-    return np.asarray([str(s) != "therapist" for s in speakers], dtype=bool)
+    return np.asarray(speakers).astype(str) != "therapist"
