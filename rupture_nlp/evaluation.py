@@ -259,7 +259,6 @@ def evaluate_frame(
     column with more than one value (the corpus: ``natural`` and ``dense``); ``min_prob``
     applies to the model's episodes as in ``rupture scan --min-prob``.
     """
-    from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, find_episodes, match_episodes
     from .model import require_labels
     from .tagging import resolve_model
 
@@ -271,28 +270,48 @@ def evaluate_frame(
         fitted, meta = resolve_model(model)
         pred = predict(fitted, df)
         title = f"model {meta.get('model_file', 'in memory')} on {len(df)} turns"
-    gap = DEFAULT_GAP if gap is None else gap
-    window = DEFAULT_WINDOW if window is None else window
-
-    def figures(part: pd.DataFrame) -> dict:
-        episodes = match_episodes(
-            find_episodes(part, "predicted_label", gap, window, min_prob=min_prob),
-            find_episodes(part, "label", gap, window),
-        )
-        return {
-            "turns": metrics_of_predictions(part),
-            "episodes": {**episodes, "gap": gap, "window": window, "min_prob": min_prob},
-        }
-
-    result = {"title": title, **figures(pred)}
+    result = {"title": title, **prediction_figures(pred, gap, window, min_prob)}
     # a corpus mixing natural-density and rupture-dense sessions is reported for each kind too:
     # the overall figure hides how often ordinary sessions raise false alarms
     if "density" in pred.columns and pred["density"].nunique() > 1:
-        kinds = pred["density"].fillna("unknown")
-        result["by_density"] = {
-            str(kind): figures(part) for kind, part in pred.groupby(kinds, sort=True)
-        }
+        result["by_density"] = figures_by_density(pred, gap, window, min_prob)
     return result
+
+
+def prediction_figures(
+    pred: pd.DataFrame,
+    gap: int | None = None,
+    window: int | None = None,
+    min_prob: float | None = None,
+) -> dict:
+    """``{"turns": metrics, "episodes": unrepaired-episode precision/recall}`` of a table with
+    ``label`` and ``predicted_label`` (and, when it has them, ``p_*`` columns, which add
+    calibration error and the per-session frequency ICC)."""
+    from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, find_episodes, match_episodes
+
+    gap = DEFAULT_GAP if gap is None else gap
+    window = DEFAULT_WINDOW if window is None else window
+    episodes = match_episodes(
+        find_episodes(pred, "predicted_label", gap, window, min_prob=min_prob),
+        find_episodes(pred, "label", gap, window),
+    )
+    if set(PROBA_COLUMNS) <= set(pred.columns):
+        turns = metrics_of_predictions(pred)
+    else:
+        turns = metrics(pred["label"], pred["predicted_label"])
+    return {
+        "turns": turns,
+        "episodes": {**episodes, "gap": gap, "window": window, "min_prob": min_prob},
+    }
+
+
+def figures_by_density(pred: pd.DataFrame, *args, **kwargs) -> dict[str, dict]:
+    """:func:`prediction_figures` of each kind of session (``density``; ``unknown`` if missing)."""
+    kinds = pred["density"].fillna("unknown")
+    return {
+        str(kind): prediction_figures(part, *args, **kwargs)
+        for kind, part in pred.groupby(kinds, sort=True)
+    }
 
 
 def agreement(

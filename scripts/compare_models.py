@@ -37,8 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from rupture_nlp.corpus import load_corpus
-from rupture_nlp.episodes import find_episodes, match_episodes
-from rupture_nlp.evaluation import cross_val_predictions, metrics, metrics_of_predictions
+from rupture_nlp.evaluation import cross_val_predictions, figures_by_density, prediction_figures
 from rupture_nlp.labels import LABELS
 from rupture_nlp.model import predict, require_labels, train
 from rupture_nlp.readers import read_transcripts
@@ -97,10 +96,10 @@ def spacy_textcat(train_df, test_df, epochs: int = 8):
     return np.array([max(doc.cats, key=doc.cats.get) for doc in docs])
 
 
-def figures(pred: pd.DataFrame, column: str = "predicted_label") -> dict:
-    """Marker F1s, flagged/coded turns, unrepaired episodes and (with p_*) ICC and ECE."""
-    m = metrics_of_predictions(pred) if "p_none" in pred else metrics(pred["label"], pred[column])
-    episodes = match_episodes(find_episodes(pred, column), find_episodes(pred, "label"))
+def row(figs: dict) -> dict:
+    """One table row of :func:`~rupture_nlp.evaluation.prediction_figures` output: marker F1s,
+    flagged/coded turns, unrepaired episodes and (with p_*) ICC and ECE."""
+    m, episodes = figs["turns"], figs["episodes"]
     out = {
         "turns": m["n_turns"],
         **{f"F1 {lab}": m["per_label"][lab]["f1"] for lab in MARKERS},
@@ -116,8 +115,12 @@ def figures(pred: pd.DataFrame, column: str = "predicted_label") -> dict:
     return out
 
 
-def by_density(pred: pd.DataFrame, column: str = "predicted_label") -> dict:
-    return {kind: figures(part, column) for kind, part in pred.groupby("density")}
+def figures(pred: pd.DataFrame) -> dict:
+    return row(prediction_figures(pred))
+
+
+def by_density(pred: pd.DataFrame) -> dict:
+    return {kind: row(figs) for kind, figs in figures_by_density(pred).items()}
 
 
 def test_split(train_df, test_df) -> tuple[list[dict], object]:
