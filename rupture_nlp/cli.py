@@ -411,48 +411,43 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_proc
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("first", type=click.Path())
-@click.argument("second", type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH PATH [PATH...]")
 @click.option(
     "--column",
     default="label",
     show_default=True,
-    help="Label column of SECOND ('predicted_label' compares a model's tags).",
+    help="Label column of every coder after the first ('predicted_label' compares a model's tags).",
 )
 @click.option(
-    "--json", "json_out", type=click.Path(dir_okay=False), help="Also write figures as JSON."
+    "--json", "json_out", type=click.Path(dir_okay=False), help="Also write every figure as JSON."
 )
 @_fail_cleanly
-def agree(first, second, column, json_out):
-    """Inter-coder agreement between two labelled files: Cohen's kappa, overall and per label.
+def agree(paths, column, json_out):
+    """Agreement among coders: kappa, Krippendorff's alpha, Gwet's AC1, episodes, session ICC.
 
-    Each file is a table (CSV, TSV, JSONL, Parquet) with session_id, turn and the label column;
-    transcripts columns are not needed. Turns are matched by session_id and turn; only turns
-    labelled in both count.
+    Each PATH is one coder: a table (CSV, TSV, JSONL, Parquet), or a folder of them, with
+    session_id, turn and the label column (subtype optional; transcript columns are not
+    needed). Turns are matched by session_id and turn; a blank or missing label is a turn that
+    coder did not code, and turns coded by at least two coders count. Reported: Cohen's kappa
+    (each pair), Krippendorff's alpha and Gwet's AC1 (all coders), each overall and per label;
+    the confusion table and subtype agreement of each pair; unrepaired episodes found by both
+    or one; the ICC(2,1) of markers per 100 turns per session.
 
     \b
     Examples:
-      rupture agree coder-a.csv coder-b.csv --json kappa.json
-      rupture agree coded/ tagged.csv --column predicted_label
+      rupture agree coder-a.csv coder-b.csv --json agreement.json
+      rupture agree coder-a/ coder-b/ coder-c/
+      rupture agree coded.csv tagged.csv --column predicted_label
     """
-    from .evaluation import agreement
-    from .readers import read_label_table
+    from .agreement import agreement_of_files, format_agreement
     from .writers import check_output, write_text
 
+    if len(paths) < 2:
+        raise click.UsageError("give at least two coders' files or folders")
     if json_out:
-        check_output(json_out, [first, second], suffixes=(".json",))
-    result = agreement(
-        read_label_table([first]), read_label_table([second], column), column_b=column
-    )
-    click.echo(f"{result['n_turns']} turns in {result['n_sessions']} sessions coded by both")
-    overall = "-" if result["kappa"] is None else f"{result['kappa']:.3f}"
-    click.echo(f"Cohen's kappa {overall}, agreement {result['agreement']:.1%}")
-    for label, k in result["kappa_per_label"].items():
-        click.echo(f"  {label:<14} kappa {'-' if k is None else f'{k:.3f}'}")
-    if "subtype_agreement" in result:
-        click.echo(
-            f"same subtype where both chose the same marker: {result['subtype_agreement']:.1%}"
-        )
+        check_output(json_out, paths, suffixes=(".json",))
+    result = agreement_of_files(paths, column)
+    click.echo(format_agreement(result))
     if json_out:
         write_text(json_out, json.dumps(result, indent=2, allow_nan=False) + "\n")
 

@@ -7,14 +7,13 @@ a writer, a client and a topic, and splitting them would flatter the model.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
 
+from .agreement import session_frequency_icc
 from .labels import LABELS, MARKERS
 from .model import PROBA_COLUMNS, build_model, fit_model, predict
 
@@ -23,8 +22,6 @@ __all__ = [
     "expected_calibration_error",
     "format_metrics",
     "metrics",
-    "icc_2_1",
-    "session_frequency_icc",
 ]
 
 REPAIR_AND_MARKERS = ("withdrawal", "confrontation", "repair")
@@ -44,61 +41,6 @@ def expected_calibration_error(y_true, proba: np.ndarray, n_bins: int = 10) -> d
                 err += m.mean() * abs(p[m].mean() - hit[m].mean())
         out[label] = round(float(err), 4)
     return out
-
-
-def session_frequency_icc(
-    df: pd.DataFrame, column_a: str = "label", column_b: str = "predicted_label"
-) -> dict[str, float | None]:
-    """ICC(2,1) of per-session marker frequencies between two codings, for each marker label.
-
-    3RS reliability is reported this way (Eubanks et al. 2019: ICC .85-.98): per session, how
-    many turns per 100 each coder gave the label; then the intraclass correlation of those
-    rates, two-way random effects, absolute agreement, single rater (Shrout & Fleiss ICC(2,1),
-    pingouin's ``ICC(A,1)``). A coder (or model) that finds markers in the right sessions at the
-    right rate scores high even where the exact turns differ. ``None`` where it is undefined
-    (fewer than three sessions, or no variation at all).
-
-    >>> df = pd.DataFrame({"session_id": list("aabbcc"),
-    ...                    "label": ["withdrawal", "none", "none", "none", "withdrawal", "withdrawal"],
-    ...                    "predicted_label": ["withdrawal", "none", "none", "none", "withdrawal", "none"]})
-    >>> session_frequency_icc(df)["withdrawal"]
-    0.75
-    """
-    out: dict[str, float | None] = {}
-    for label in REPAIR_AND_MARKERS:
-        rates = (
-            df.assign(a=df[column_a] == label, b=df[column_b] == label)
-            .groupby("session_id", sort=True)[["a", "b"]]
-            .mean()
-            .mul(100)
-        )
-        out[label] = icc_2_1(rates)
-    return out
-
-
-def icc_2_1(ratings: pd.DataFrame) -> float | None:
-    """Shrout & Fleiss ICC(2,1) of a targets-by-raters table (any number of raters), or None.
-
-    >>> sf = pd.DataFrame([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6],
-    ...                    [10, 5, 6, 9], [6, 2, 4, 7]])  # Shrout & Fleiss (1979), Table 2
-    >>> icc_2_1(sf)
-    0.2898
-    """
-    import pingouin
-    from pandas.errors import PandasDeprecationWarning
-
-    ratings = ratings.dropna()
-    if len(ratings) < 3 or not ratings.to_numpy(dtype=float).std():
-        return None
-    ratings = ratings.rename_axis(index="target", columns="rater")
-    long = ratings.stack().rename("rating").reset_index()
-    with warnings.catch_warnings():
-        # pingouin's own use of a pandas API that pandas has deprecated; not ours to fix
-        warnings.simplefilter("ignore", PandasDeprecationWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        table = pingouin.intraclass_corr(long, "target", "rater", "rating")
-    icc = float(table.set_index("Type").loc["ICC(A,1)", "ICC"])
-    return None if np.isnan(icc) else round(icc, 4)
 
 
 def reliability_table(y_true, proba: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
@@ -312,79 +254,3 @@ def figures_by_density(pred: pd.DataFrame, *args, **kwargs) -> dict[str, dict]:
         str(kind): prediction_figures(part, *args, **kwargs)
         for kind, part in pred.groupby(kinds, sort=True)
     }
-
-
-def agreement(
-    first: pd.DataFrame, second: pd.DataFrame, column_a: str = "label", column_b: str = "label"
-) -> dict:
-    """Inter-coder agreement on the turns two labelled tables share (by session and turn).
-
-    Cohen's kappa overall and per label (each label against the rest), raw agreement, subtype
-    agreement where both chose the same marker label, and the confusion table. ``column_b``
-    may be ``predicted_label`` to treat a model as the second coder.
-
-    >>> a = pd.DataFrame({"session_id": ["s"] * 4, "turn": [1, 2, 3, 4],
-    ...                   "label": ["none", "withdrawal", "repair", "none"]})
-    >>> b = a.assign(label=["none", "withdrawal", "none", "none"])
-    >>> agreement(a, b)["kappa"]
-    0.5556
-    """
-    from sklearn.metrics import cohen_kappa_score
-
-    for name, df, col in (("first", first, column_a), ("second", second, column_b)):
-        missing = {"session_id", "turn", col} - set(df.columns)
-        if missing:
-            from .errors import TranscriptError
-
-            raise TranscriptError(f"the {name} table has no {', '.join(sorted(missing))} column")
-    # subtypes are compared only between coders' own labels, never beside a model's tags
-    with_sub = column_a == column_b == "label" and "subtype" in first and "subtype" in second
-    left = first[["session_id", "turn", column_a] + (["subtype"] if with_sub else [])]
-    right = second[["session_id", "turn", column_b] + (["subtype"] if with_sub else [])]
-    both = left.merge(right, on=["session_id", "turn"], suffixes=("_a", "_b"))
-    a_col = f"{column_a}_a" if column_a == column_b else column_a
-    b_col = f"{column_b}_b" if column_a == column_b else column_b
-    for col in (a_col, b_col):
-        both[col] = both[col].where(both[col].notna(), "").astype(str).str.strip()
-    both = both[(both[a_col] != "") & (both[b_col] != "")]
-    if not len(both):
-        from .errors import TranscriptError
-
-        raise TranscriptError(
-            "the two tables share no labelled turns (matched by session_id and turn)"
-        )
-    a, b = both[a_col], both[b_col]
-    unknown = sorted((set(a) | set(b)) - set(LABELS))
-    if unknown:
-        from .errors import TranscriptError
-
-        raise TranscriptError(
-            f"unknown label(s) {', '.join(map(repr, unknown))}; expected {', '.join(LABELS)}"
-        )
-
-    def kappa(x, y):
-        # undefined when both coders used one label throughout: reported as None, not warned
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            k = cohen_kappa_score(x, y)
-        return None if np.isnan(k) else round(float(k), 4)
-
-    out = {
-        "n_turns": int(len(both)),
-        "n_sessions": int(both["session_id"].nunique()),
-        "kappa": kappa(a, b),
-        "agreement": round(float((a == b).mean()), 4),
-        "kappa_per_label": {lab: kappa(a == lab, b == lab) for lab in LABELS},
-        "confusion": {
-            "labels": list(LABELS),
-            "matrix": confusion_matrix(a, b, labels=list(LABELS)).tolist(),
-        },
-    }
-    if {"subtype_a", "subtype_b"} <= set(both.columns):
-        sa = both["subtype_a"].where(both["subtype_a"].notna(), "").astype(str)
-        sb = both["subtype_b"].where(both["subtype_b"].notna(), "").astype(str)
-        compared = (a == b) & (a != "none") & (sa != "") & (sb != "")
-        if compared.any():
-            out["subtype_agreement"] = round(float((sa[compared] == sb[compared]).mean()), 4)
-            out["subtype_turns"] = int(compared.sum())
-    return out

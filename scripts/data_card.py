@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from rupture_nlp.agreement import agreement
 from rupture_nlp.corpus import load_corpus
-from rupture_nlp.evaluation import agreement
 from rupture_nlp.labels import LABELS, SUBTYPES
 
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
@@ -72,22 +72,22 @@ def coder_agreement(data: Path) -> str:
 def pass_agreement(path: Path, covered: str) -> str:
     b = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
     first = b.assign(label=b["first_label"], subtype=b["first_subtype"])
-    result = agreement(first, b)  # the same function as `rupture agree`
+    result = agreement([first, b])  # the same function as `rupture agree`
+    pair = result["pairs"][0]
     rows = [{"label": "all (4 labels)", "kappa": f"{result['kappa']:.3f}"}]
     rows += [
-        {"label": lab, "kappa": "-" if k is None else f"{k:.3f}"}
-        for lab, k in result["kappa_per_label"].items()
+        {"label": lab, "kappa": "-" if v["kappa"] is None else f"{v['kappa']:.3f}"}
+        for lab, v in result["per_label"].items()
     ]
-    confusion = pd.DataFrame(
-        result["confusion"]["matrix"], index=list(LABELS), columns=list(LABELS)
-    )
+    confusion = pd.DataFrame(pair["confusion"]["matrix"], index=list(LABELS), columns=list(LABELS))
     confusion.insert(0, "first \\ second", confusion.index)
     disagreements = int((b["first_label"] != b["label"]).sum())
     changed = int((b["adjudicated_label"] != b["first_label"]).sum())
+    subtypes = pair["subtypes"].get("all")
     subtype = (
         f"Where both coders chose the same marker label, they chose the same subtype in "
-        f"{result['subtype_agreement']:.1%} of {result['subtype_turns']} turns.\n\n"
-        if "subtype_agreement" in result
+        f"{subtypes['agreement']:.1%} of {subtypes['n_turns']} turns.\n\n"
+        if subtypes
         else ""
     )
     return (

@@ -290,8 +290,10 @@ def test_agree_reports_kappa_between_two_coders(runner, tmp_path, mini_df, mini_
 
     data = json.loads(out.read_text())
     assert data["kappa"] == round(cohen_kappa_score(a["label"], b["label"]), 4)
-    assert data["kappa_per_label"]["repair"] == 0.0 and data["kappa_per_label"]["withdrawal"] == 1.0
-    assert f"Cohen's kappa {data['kappa']:.3f}" in result.output
+    per_label = data["per_label"]
+    assert per_label["repair"]["kappa"] == 0.0 and per_label["withdrawal"]["kappa"] == 1.0
+    kappa_row = next(line for line in result.output.splitlines() if line.startswith("Cohen's"))
+    assert kappa_row.split()[2] == f"{data['kappa']:.3f}"
     tagged = tmp_path / "t.csv"
     runner.invoke(
         cli,
@@ -367,13 +369,14 @@ def test_agree_on_label_sheets_and_undefined_kappa(runner, tmp_path):
 
     data = json.loads(out.read_text())  # strict JSON: no NaN
     assert data["n_turns"] == 2 and data["kappa"] == 1.0
-    assert "subtype_agreement" not in data  # a blank subtype is not a code
+    assert data["pairs"][0]["subtypes"] == {}  # a blank subtype is not a code
     only_none = tmp_path / "n.csv"
     only_none.write_text("session_id,turn,label\ns,1,none\ns,2,none\n")
     result = runner.invoke(
         cli, ["agree", str(only_none), str(only_none), "--json", str(out)], catch_exceptions=False
     )
-    assert "Cohen's kappa -," in result.output and json.loads(out.read_text())["kappa"] is None
+    assert "Cohen's kappa                    -             -" in result.output
+    assert json.loads(out.read_text())["kappa"] is None
     bad = tmp_path / "bad.csv"
     bad.write_text("session_id,turn,label\ns,1,angry\n")
     result = runner.invoke(cli, ["agree", str(a), str(bad)])
@@ -458,3 +461,135 @@ def test_a_terminated_tag_leaves_no_temporary_file(tmp_path, mini_model, mini_df
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     assert list(out.parent.iterdir()) == []
+
+
+DANA_CSV = """session_id,turn,label,subtype
+lee_sam,1,none,
+lee_sam,2,withdrawal,W2
+lee_sam,3,none,
+lee_sam,4,withdrawal,W1
+lee_sam,5,none,
+lee_sam,6,none,
+lee_sam,7,none,
+lee_sam,8,confrontation,C1
+lee_sam,9,repair,R1
+lee_sam,10,none,
+intake_07,1,none,
+intake_07,2,none,
+intake_07,3,confrontation,C2
+intake_07,4,none,
+intake_07,5,none,
+intake_07,6,none,
+intake_07,7,withdrawal,W4
+intake_07,8,none,
+group_03,1,none,
+group_03,2,withdrawal,W2
+group_03,3,withdrawal,W2
+group_03,4,none,
+group_03,5,repair,R1
+group_03,6,none,
+"""
+# Eli's sheet: another format, a different subtype at lee_sam 2, no repair at 9, turn 4 called
+# none, and intake_07 stops at turn 6 (7-8 not coded: one blank, one row missing).
+ELI_TSV = (
+    "session_id\tturn\tlabel\tsubtype\n"
+    "lee_sam\t1\tnone\t\nlee_sam\t2\twithdrawal\tW5\nlee_sam\t3\tnone\t\nlee_sam\t4\tnone\t\n"
+    "lee_sam\t5\tnone\t\nlee_sam\t6\tnone\t\nlee_sam\t7\tnone\t\n"
+    "lee_sam\t8\tconfrontation\tC1\nlee_sam\t9\tnone\t\nlee_sam\t10\tnone\t\n"
+    "intake_07\t1\tnone\t\nintake_07\t2\tnone\t\nintake_07\t3\tconfrontation\tC2\n"
+    "intake_07\t4\tnone\t\nintake_07\t5\tnone\t\nintake_07\t6\tnone\t\nintake_07\t7\t\t\n"
+    "group_03\t1\tnone\t\ngroup_03\t2\twithdrawal\tW2\ngroup_03\t3\tnone\t\n"
+    "group_03\t4\tnone\t\ngroup_03\t5\trepair\tR1\ngroup_03\t6\tnone\t\n"
+)
+
+
+def test_agree_two_coders_prints_every_figure(runner, tmp_path):
+    (tmp_path / "dana.csv").write_text(DANA_CSV)
+    (tmp_path / "eli.tsv").write_text(ELI_TSV)
+    out = tmp_path / "agreement.json"
+    args = ["agree", str(tmp_path / "dana.csv"), str(tmp_path / "eli.tsv"), "--json", str(out)]
+    result = runner.invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "dana.csv and eli.tsv: 22 turns in 3 sessions coded by both, raw agreement 86.4%",
+        "                        all labels    withdrawal confrontation        repair          none",
+        "Cohen's kappa                0.716         0.621         1.000         0.645         0.680",
+        "Krippendorff's alpha         0.718         0.623         1.000         0.650         0.680",
+        "Gwet's AC1                   0.838         0.881         1.000         0.948         0.766",
+        "per-session marker frequency ICC(2,1), 3 sessions: withdrawal 0.69, confrontation 1.00, "
+        "repair 0.80",
+        "confusion (rows dana.csv, columns eli.tsv):",
+        "                    withdrawal confrontation        repair          none",
+        "  withdrawal                 2             0             0             2",
+        "  confrontation              0             2             0             0",
+        "  repair                     0             0             1             1",
+        "  none                       0             0             0            14",
+        "same subtype where both chose the label:",
+        "  withdrawal      50.0% of 2 turns, kappa 0.00",
+        "  confrontation  100.0% of 2 turns, kappa 1.00",
+        "  repair         100.0% of 1 turn, kappa -",
+        "unrepaired episodes: 2 found by both, 0 only by dana.csv, 1 only by eli.tsv",
+        "all episodes: 4 found by both, 0 only by dana.csv, 0 only by eli.tsv",
+    ]
+    import json
+
+    data = json.loads(out.read_text())
+    assert data["coders"] == ["dana.csv", "eli.tsv"] and data["kappa_kind"] == "Cohen"
+    assert (data["n_turns"], data["agreement"], data["kappa"]) == (22, 0.8636, 0.7155)
+    assert data["per_label"]["repair"] == {"kappa": 0.6452, "alpha": 0.6504, "ac1": 0.9479}
+    pair = data["pairs"][0]
+    unrepaired = pair["episodes"]["unrepaired"]
+    assert [unrepaired[k] for k in ("both", "only_first", "only_second")] == [2, 0, 1]
+    assert pair["subtypes"]["all"] == {"n_turns": 5, "agreement": 0.8, "kappa": 0.75}
+    assert data["session_icc"] == pair["session_icc"] and data["icc_sessions"] == 3
+
+
+def test_agree_three_coders_one_a_folder(runner, tmp_path):
+    (tmp_path / "dana.csv").write_text(DANA_CSV)
+    (tmp_path / "eli.tsv").write_text(ELI_TSV)
+    fran = tmp_path / "fran"
+    fran.mkdir()  # Fran coded two sessions, one file each; intake_07 3 is withdrawal for her
+    (fran / "intake_07.csv").write_text(
+        "session_id,turn,label\n"
+        + "".join(f"intake_07,{t},{'withdrawal' if t in (3, 7) else 'none'}\n" for t in range(1, 9))
+    )
+    (fran / "group_03.jsonl").write_text(
+        "".join(
+            f'{{"session_id": "group_03", "turn": {t}, "label": "{lab}"}}\n'
+            for t, lab in enumerate(
+                ["none", "withdrawal", "withdrawal", "none", "repair", "none"], 1
+            )
+        )
+    )
+    out = tmp_path / "three.json"
+    paths = [str(tmp_path / "dana.csv"), str(tmp_path / "eli.tsv"), str(fran)]
+    result = runner.invoke(cli, ["agree", *paths, "--json", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:2] == [
+        "3 coders: 24 turns in 3 sessions coded by at least two, raw agreement 86.1%",
+        "turns coded: dana.csv 24, eli.tsv 22, fran 14",
+    ]
+    assert lines[2].split() == ["all", "labels", "withdrawal", "confrontation", "repair", "none"]
+    assert lines[3].startswith("kappa (mean of pairs)")
+    assert [line for line in lines if not line.startswith(" ") and " and " in line] == [
+        "dana.csv and eli.tsv: 22 turns in common, kappa 0.716, alpha 0.718, AC1 0.838, "
+        "agreement 86.4%",
+        "dana.csv and fran: 14 turns in common, kappa 0.863, alpha 0.867, AC1 0.914, "
+        "agreement 92.9%",
+        "eli.tsv and fran: 12 turns in common, kappa 0.647, alpha 0.654, AC1 0.803, "
+        "agreement 83.3%",
+    ]
+    import json
+
+    data = json.loads(out.read_text())
+    assert data["kappa"] == round((0.7155 + 0.8627 + 0.6471) / 3, 4)
+    assert data["per_label"]["confrontation"]["kappa"] == round((1 + 0 + 0) / 3, 4)
+    assert data["icc_sessions"] == 2  # lee_sam has no turn from Fran
+
+
+def test_agree_needs_two_coders(runner, tmp_path):
+    (tmp_path / "dana.csv").write_text(DANA_CSV)
+    result = runner.invoke(cli, ["agree", str(tmp_path / "dana.csv")])
+    assert result.exit_code == 2
+    assert "Error: give at least two coders' files or folders" in result.output
