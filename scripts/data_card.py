@@ -3,8 +3,9 @@
 Everything between ``<!-- figures:start -->`` and ``<!-- figures:end -->`` in the data card is
 produced here, so no figure is typed by hand; ``--check`` exits 1 when the card is out of date
 (a test runs it). Figures: sessions and turns per split, labels per split, subtypes, writers and
-modalities, timestamps, text variety, and inter-coder agreement (Cohen's kappa, overall and per
-label) from ``data/agreement/second_pass.json``.
+modalities, timestamps, text variety, and inter-coder agreement from ``data/agreement/*.json``
+(``rupture_nlp.agreement``: kappa, alpha and AC1 overall and per label, per-session ICC,
+unrepaired episodes found by both coders).
 
 Usage: python scripts/data_card.py --data data/ [--write data/README.md | --check data/README.md]
 """
@@ -74,11 +75,16 @@ def pass_agreement(path: Path, covered: str) -> str:
     first = b.assign(label=b["first_label"], subtype=b["first_subtype"])
     result = agreement([first, b])  # the same function as `rupture agree`
     pair = result["pairs"][0]
-    rows = [{"label": "all (4 labels)", "kappa": f"{result['kappa']:.3f}"}]
-    rows += [
-        {"label": lab, "kappa": "-" if v["kappa"] is None else f"{v['kappa']:.3f}"}
-        for lab, v in result["per_label"].items()
-    ]
+
+    columns = {"Cohen's kappa": "kappa", "Krippendorff's alpha": "alpha", "Gwet's AC1": "ac1"}
+
+    def figures_row(label: str, v: dict) -> dict:
+        return {"label": label} | {
+            name: "-" if v[key] is None else f"{v[key]:.3f}" for name, key in columns.items()
+        }
+
+    rows = [figures_row("all (4 labels)", result)]
+    rows += [figures_row(lab, v) for lab, v in result["per_label"].items()]
     confusion = pd.DataFrame(pair["confusion"]["matrix"], index=list(LABELS), columns=list(LABELS))
     confusion.insert(0, "first \\ second", confusion.index)
     disagreements = int((b["first_label"] != b["label"]).sum())
@@ -90,13 +96,21 @@ def pass_agreement(path: Path, covered: str) -> str:
         if subtypes
         else ""
     )
+    icc = ", ".join(
+        f"{lab} {'-' if v is None else f'{v:.2f}'}" for lab, v in result["session_icc"].items()
+    )
+    episodes = pair["episodes"]["unrepaired"]
     return (
         f"#### `{path.name}`: {covered}\n\n"
         f"A second coder labelled {result['n_turns']} turns of {result['n_sessions']} sessions, "
-        f"blind to the first labels. Raw agreement {result['agreement']:.1%}; Cohen's kappa "
-        "overall and per label (each label against the rest):\n\n"
+        f"blind to the first labels. Raw agreement {result['agreement']:.1%}; overall and per "
+        "label (each label against the rest):\n\n"
         + table(pd.DataFrame(rows))
         + "\n\n"
+        + f"Per-session frequency ICC(2,1) of turns per 100 (the 3RS way): {icc}. Unrepaired "
+        f"episodes (each coder's own, matched by overlapping turns): {episodes['both']} found by "
+        f"both, {episodes['only_first']} by the first coder only, {episodes['only_second']} by "
+        "the second only.\n\n"
         + subtype
         + table(confusion)
         + "\n\n"
