@@ -82,9 +82,10 @@ def gwet_ac1(ratings, categories: Sequence = LABELS) -> float | None:
 
     ``ratings`` is a units-by-raters table; a missing rating is NaN, None or any value not in
     ``categories``. With :math:`r_{ik}` the raters who put unit *i* in category *k*,
-    :math:`r_i = \\sum_k r_{ik}` and *q* categories (Gwet 2008, eqs. 14-15 for two raters and
-    their multi-rater form; Gwet 2014, *Handbook of Inter-Rater Reliability*, 4th ed., ch. 2
-    and 4, with missing ratings):
+    :math:`r_i = \\sum_k r_{ik}` and *q* categories (Gwet 2008, "Computing inter-rater
+    reliability and its variance in the presence of high agreement", *Br. J. Math. Stat.
+    Psychol.* 61: 29-48; with missing ratings as in Gwet 2014, *Handbook of Inter-Rater
+    Reliability*, 4th ed.):
 
     - observed agreement :math:`p_a`: over the units rated at least twice, the mean of
       :math:`\\sum_k r_{ik}(r_{ik}-1) / (r_i(r_i-1))`, the share of agreeing pairs of ratings;
@@ -92,11 +93,11 @@ def gwet_ac1(ratings, categories: Sequence = LABELS) -> float | None:
       :math:`\\pi_k` is the mean over units rated at least once of :math:`r_{ik}/r_i`;
     - :math:`AC_1 = (p_a - p_e) / (1 - p_e)`.
 
-    Unlike kappa's chance term, :math:`p_e` is small when one category dominates (it is the
-    chance that a rater who guesses at random lands on the same category, weighted by how
-    likely a unit is to be hard to classify), so AC1 does not collapse when ``none`` is 97% of
-    turns. ``categories`` must be the whole coding scheme, used or not: *q* counts them.
-    None when no unit was rated twice.
+    Gwet's chance agreement is the chance that two ratings agree by guessing (1/q) times the
+    share of ratings he estimates were guesses, :math:`\\sum_k \\pi_k(1-\\pi_k) / (1 - 1/q)`,
+    which is small when nearly every rating is one category. Kappa's chance term is large
+    there instead, so AC1 does not collapse when ``none`` is 97% of turns. ``categories`` must
+    be the whole coding scheme, used or not: *q* counts them. None when no unit was rated twice.
 
     Nine turns both coders left ``none`` and one only the second called withdrawal: kappa is
     0 (chance agreement is 0.9 by kappa's reckoning), AC1 is near the raw agreement.
@@ -463,15 +464,15 @@ def agreement_of_files(
 ) -> dict:
     """:func:`agreement` of coders' label sheets, one coder per path (a file or a folder).
 
-    The first coder's labels are read from ``label``; the others' from ``column``
-    (``predicted_label`` treats a tagged file as a coder). Subtypes are compared only between
+    Labels are read from ``label``, the last coder's from ``column``: ``predicted_label``
+    makes a tagged file the last coder, beside the people. Subtypes are compared only between
     coders' own labels, never beside a model's tags.
     """
     from .readers import read_label_table
 
     coders = {}
     for i, (path, name) in enumerate(zip(paths, coder_names(paths), strict=True)):
-        col = "label" if i == 0 else column
+        col = column if i == len(paths) - 1 else "label"
         df = read_label_table([path], col)
         if col != "label":
             df = df.drop(columns=["label", "subtype"], errors="ignore").rename(
@@ -482,7 +483,7 @@ def agreement_of_files(
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+    return "-" if value is None else f"{round(value, digits) + 0.0:.{digits}f}"  # no "-0.00"
 
 
 def _pair_lines(pair: dict, indent: str = "") -> list[str]:

@@ -416,7 +416,7 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_proc
     "--column",
     default="label",
     show_default=True,
-    help="Label column of every coder after the first ('predicted_label' compares a model's tags).",
+    help="Label column of the last PATH ('predicted_label' makes a tagged file the last coder).",
 )
 @click.option(
     "--json", "json_out", type=click.Path(dir_okay=False), help="Also write every figure as JSON."
@@ -437,7 +437,7 @@ def agree(paths, column, json_out):
     Examples:
       rupture agree coder-a.csv coder-b.csv --json agreement.json
       rupture agree coder-a/ coder-b/ coder-c/
-      rupture agree coded.csv tagged.csv --column predicted_label
+      rupture agree coder-a.csv coder-b.csv tagged.csv --column predicted_label
     """
     from .agreement import agreement_of_files, format_agreement
     from .writers import check_output, write_text

@@ -306,6 +306,15 @@ def test_agree_reports_kappa_between_two_coders(runner, tmp_path, mini_df, mini_
         catch_exceptions=False,
     )
     assert model_vs_coder.exit_code == 0 and "62 turns in 6 sessions" in model_vs_coder.output
+    two_coders_and_model = runner.invoke(
+        cli,
+        ["agree", str(tmp_path / "a.csv"), str(tmp_path / "b.jsonl"), str(tagged)]
+        + ["--column", "predicted_label"],
+        catch_exceptions=False,
+    )
+    assert two_coders_and_model.exit_code == 0, two_coders_and_model.output
+    assert "a.csv and t.csv: 62 turns in common" in two_coders_and_model.output
+    assert "b.jsonl and t.csv: 62 turns in common" in two_coders_and_model.output
     other = tmp_path / "other.csv"
     other.write_text("session_id,turn,speaker,text,label\nzz,1,client,Hi,none\n")
     none_shared = runner.invoke(cli, ["agree", str(tmp_path / "a.csv"), str(other)])
