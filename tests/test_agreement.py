@@ -255,3 +255,21 @@ def test_no_shared_turns_and_one_coder_are_refused():
         agreement({"dana": DANA[DANA["session_id"] == "lee_sam"], "fran": FRAN})
     with pytest.raises(TranscriptError, match="at least two coders"):
         agreement({"dana": DANA})
+
+
+def test_episodes_are_paired_one_to_one():
+    """Ana's one episode (turns 2-6, markers two turns apart) overlaps both of Ben's (2 and 6):
+    one is found by both, the other by Ben only."""
+    turns = range(1, 11)
+    ana = pd.DataFrame({"session_id": "s", "turn": turns, "label": "none"}).assign(
+        label=lambda d: d["label"].mask(d["turn"].isin([2, 4, 6]), "withdrawal")
+    )
+    ben = ana.assign(label=ana["label"].mask(ana["turn"] == 4, "none"))
+    episodes = agreement({"ana": ana, "ben": ben})["pairs"][0]["episodes"]
+    assert episodes["unrepaired"] == {
+        "first": 1,
+        "second": 2,
+        "both": 1,
+        "only_first": 0,
+        "only_second": 1,
+    }
