@@ -69,6 +69,7 @@ def scan(
     use_gold: bool = False,
     chunk_turns: int = 20_000,
     n_process: int | None = None,
+    columns=None,
 ) -> ScanResult:
     """Find rupture episodes in transcripts and whether each was repaired.
 
@@ -80,11 +81,11 @@ def scan(
         meta: dict = {}
         tagged_chunks = (
             require_labels(chunk, "scanning with --gold")
-            for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns)
+            for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns, columns)
         )
     else:
         fitted, meta = resolve_model(model, n_process)
-        tagged_chunks = iter_tagged(paths, fitted, speaker_map, chunk_turns)
+        tagged_chunks = iter_tagged(paths, fitted, speaker_map, chunk_turns, columns=columns)
     parts, sessions = [], []
     for tagged in tagged_chunks:
         episodes = find_episodes(

@@ -29,7 +29,7 @@ CASES = [
     (
         "s,1,nurse,Hi,none,,,\n",
         "unknown speaker 'nurse'; expected therapist, client or client2..client9 "
-        "(map names with --speaker-map 'nurse=client')",
+        "(map the name to its role: --speaker-map 'nurse=therapist' or 'nurse=client')",
     ),
     ("s,1,client,Hi,none,,abc,\n", "start 'abc' is not a number of seconds"),
     ("s,1,client,Hi,none,,5,4\n", "end 4.0 is before start 5.0"),
