@@ -56,35 +56,30 @@ class Format:
     in_folders: Callable[[Path], bool] = _always
 
 
+def _table(suffix: str, name: str, parser: Callable) -> Format:
+    return Format(suffix, name, parser, streams=True, timed=False, label_sheet=True)
+
+
+def _transcript(suffix: str, name: str, parser: Callable, timed: bool, **kw) -> Format:
+    return Format(suffix, name, parser, streams=False, timed=timed, label_sheet=False, **kw)
+
+
 FORMATS: dict[str, Format] = {
     f.suffix: f
     for f in (
-        Format(".csv", "CSV", tables.iter_csv, streams=True, timed=False, label_sheet=True),
-        Format(".tsv", "TSV", tables.iter_tsv, streams=True, timed=False, label_sheet=True),
-        Format(
-            ".jsonl", "JSON lines", tables.iter_jsonl, streams=True, timed=False, label_sheet=True
-        ),
-        Format(
-            ".parquet", "Parquet", tables.iter_parquet, streams=True, timed=False, label_sheet=True
-        ),
-        Format(".xlsx", "Excel", tables.iter_xlsx, streams=True, timed=False, label_sheet=True),
-        Format(
-            ".txt",
-            "plain text transcript",
-            plaintext.read_plain_text,
-            streams=False,
-            timed=False,
-            label_sheet=False,
-        ),
-        Format(".vtt", "WebVTT", subtitles.read_vtt, streams=False, timed=True, label_sheet=False),
-        Format(".srt", "SRT", subtitles.read_srt, streams=False, timed=True, label_sheet=False),
-        Format(
+        _table(".csv", "CSV", tables.iter_csv),
+        _table(".tsv", "TSV", tables.iter_tsv),
+        _table(".jsonl", "JSON lines", tables.iter_jsonl),
+        _table(".parquet", "Parquet", tables.iter_parquet),
+        _table(".xlsx", "Excel", tables.iter_xlsx),
+        _transcript(".txt", "plain text transcript", plaintext.read_plain_text, timed=False),
+        _transcript(".vtt", "WebVTT", subtitles.read_vtt, timed=True),
+        _transcript(".srt", "SRT", subtitles.read_srt, timed=True),
+        _transcript(
             ".json",
             "recogniser JSON (WhisperX)",
             recogniser.read_recogniser_json,
-            streams=False,
             timed=True,
-            label_sheet=False,
             in_folders=recogniser.looks_like_recogniser_json,
         ),
     )

@@ -89,41 +89,50 @@ def sniff_delimiter(sample: str) -> str:
         return max(found, key=lines[0].count)
 
 
-def _iter_delimited(path: Path, stream: io.TextIOBase, delimiter: str, chunk: int) -> Pieces:
-    # TSV has no quoting (IANA): a lone " in a turn is text, not the start of a quoted field
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.reader(stream, delimiter=delimiter, quoting=quoting)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise TranscriptError(Problem(str(path), 1, "empty file (no header row)")) from None
-    header = [h.strip() for h in header]
-    rows, lines = [], []
-    yielded = False
-    prev_end = reader.line_num
-    for record in reader:
-        start_line = prev_end + 1
-        prev_end = reader.line_num
-        if not record or (len(record) == 1 and not record[0].strip()):
-            continue
-        if len(record) != len(header):
-            raise TranscriptError(
-                Problem(
-                    str(path),
-                    start_line,
-                    f"has {len(record)} fields but the header has {len(header)} "
-                    "(an unquoted delimiter or quote inside the text?)",
-                )
-            )
-        rows.append(dict(zip(header, record, strict=True)))
-        lines.append(start_line)
+def _batches(records, chunk: int, header: list[str] | None) -> Pieces:
+    """Group ``(line, row)`` records into pieces of ``chunk`` rows. A table with a ``header``
+    and no rows still yields one empty piece: the columns tell what the table is."""
+    rows, lines, yielded = [], [], False
+    for line, row in records:
+        rows.append(row)
+        lines.append(line)
         if len(rows) >= chunk:
             yield _frame(rows, lines)
             rows, lines, yielded = [], [], True
     if rows:
         yield _frame(rows, lines)
-    elif not yielded:  # a header and no rows: the columns still tell what the table is
+    elif not yielded and header is not None:
         yield pd.DataFrame(columns=header), np.array([], dtype=np.int64)
+
+
+def _iter_delimited(
+    path: Path, stream: io.TextIOBase, delimiter: str, chunk: int, quoting: int
+) -> Pieces:
+    reader = csv.reader(stream, delimiter=delimiter, quoting=quoting)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise TranscriptError(Problem(str(path), 1, "empty file (no header row)")) from None
+
+    def records():
+        prev_end = reader.line_num
+        for record in reader:
+            start_line = prev_end + 1
+            prev_end = reader.line_num
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue
+            if len(record) != len(header):
+                raise TranscriptError(
+                    Problem(
+                        str(path),
+                        start_line,
+                        f"has {len(record)} fields but the header has {len(header)} "
+                        "(an unquoted delimiter or quote inside the text?)",
+                    )
+                )
+            yield start_line, dict(zip(header, record, strict=True))
+
+    return _batches(records(), chunk, header)
 
 
 def _text_table(path: Path, read) -> Pieces:
@@ -145,16 +154,17 @@ def iter_csv(path: Path, chunk: int) -> Pieces:
     except OSError:
         sample = ""  # the read below reports it
     delimiter = sniff_delimiter(sample)
-    return _text_table(path, lambda s: _iter_delimited(path, s, delimiter, chunk))
+    reader = lambda s: _iter_delimited(path, s, delimiter, chunk, csv.QUOTE_MINIMAL)  # noqa: E731
+    return _text_table(path, reader)
 
 
 def iter_tsv(path: Path, chunk: int) -> Pieces:
-    return _text_table(path, lambda s: _iter_delimited(path, s, "\t", chunk))
+    """TSV has no quoting (IANA): a lone " in a turn is text, not the start of a quoted field."""
+    return _text_table(path, lambda s: _iter_delimited(path, s, "\t", chunk, csv.QUOTE_NONE))
 
 
 def iter_jsonl(path: Path, chunk: int) -> Pieces:
-    def read(stream):
-        rows, lines = [], []
+    def records(stream):
         for number, line in enumerate(stream, 1):
             if not line.strip():
                 continue
@@ -166,15 +176,9 @@ def iter_jsonl(path: Path, chunk: int) -> Pieces:
                 ) from None
             if not isinstance(obj, dict):
                 raise TranscriptError(Problem(str(path), number, "each line must be a JSON object"))
-            rows.append({k: "" if v is None else v for k, v in obj.items()})
-            lines.append(number)
-            if len(rows) >= chunk:
-                yield _frame(rows, lines)
-                rows, lines = [], []
-        if rows:
-            yield _frame(rows, lines)
+            yield number, {k: "" if v is None else v for k, v in obj.items()}
 
-    return _text_table(path, read)
+    return _text_table(path, lambda s: _batches(records(s), chunk, None))
 
 
 def iter_parquet(path: Path, chunk: int) -> Pieces:
@@ -209,33 +213,24 @@ def _cell(value):
     return value
 
 
-def iter_xlsx(path: Path, chunk: int) -> Pieces:
-    """The first sheet of an Excel workbook; the first non-empty row is the header.
+def _sheet_records(path: Path, rows) -> tuple[list[str], Iterator]:
+    """The header (first non-empty row) and the ``(row number, row)`` records after it."""
+    numbered = (
+        (number, values)
+        for number, values in enumerate(rows, 1)
+        if any(v is not None and str(v).strip() for v in values)
+    )
+    first = next(numbered, None)
+    if first is None:
+        raise TranscriptError(Problem(str(path), 1, "empty sheet (no header row)"))
+    names = [("" if v is None else str(v)).strip() for v in first[1]]
+    while names and not names[-1]:
+        names.pop()
+    header = [n or f"Unnamed: {i}" for i, n in enumerate(names)]
 
-    Lines are the sheet's row numbers, as Excel shows them.
-    """
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zip, XML and openpyxl's own errors for damaged files
-        raise TranscriptError(
-            Problem(str(path), None, f"unreadable Excel file ({type(exc).__name__}: {exc})")
-        ) from None
-    try:
-        header: list[str] | None = None
-        rows, lines, yielded = [], [], False
-        for number, values in enumerate(wb.worksheets[0].iter_rows(min_row=1, values_only=True), 1):
-            if all(v is None or str(v).strip() == "" for v in values):
-                continue
-            if header is None:
-                names = [("" if v is None else str(v)).strip() for v in values]
-                while names and not names[-1]:
-                    names.pop()
-                header = [n or f"Unnamed: {i}" for i, n in enumerate(names)]
-                continue
-            extra = [v for v in values[len(header) :] if v is not None and str(v).strip()]
-            if extra:
+    def records():
+        for number, values in numbered:
+            if any(v is not None and str(v).strip() for v in values[len(header) :]):
                 raise TranscriptError(
                     Problem(
                         str(path),
@@ -245,29 +240,41 @@ def iter_xlsx(path: Path, chunk: int) -> Pieces:
                     )
                 )
             cells = [_cell(v) for v in values[: len(header)]]
-            cells += [""] * (len(header) - len(cells))
-            rows.append(dict(zip(header, cells, strict=True)))
-            lines.append(number)
-            if len(rows) >= chunk:
-                yield _frame(rows, lines)
-                rows, lines, yielded = [], [], True
+            yield number, dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=True))
+
+    return header, records()
+
+
+def iter_xlsx(path: Path, chunk: int) -> Pieces:
+    """The first sheet of an Excel workbook; the first non-empty row is the header.
+
+    Lines are the sheet's row numbers, as Excel shows them.
+    """
+    import openpyxl
+
+    def unreadable(exc: Exception) -> TranscriptError:
+        return TranscriptError(
+            Problem(str(path), None, f"unreadable Excel file ({type(exc).__name__}: {exc})")
+        )
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zip, XML and openpyxl's own errors for damaged files
+        raise unreadable(exc) from None
+    try:
+        header, records = _sheet_records(path, wb.worksheets[0].iter_rows(values_only=True))
+        yield from _batches(records, chunk, header)
     except TranscriptError:
         raise
     except Exception as exc:  # a damaged sheet fails only once its rows are read
-        raise TranscriptError(
-            Problem(str(path), None, f"unreadable Excel file ({type(exc).__name__}: {exc})")
-        ) from None
+        raise unreadable(exc) from None
     finally:
         wb.close()
-    if header is None:
-        raise TranscriptError(Problem(str(path), 1, "empty sheet (no header row)"))
-    if rows:
-        yield _frame(rows, lines)
-    elif not yielded:
-        yield pd.DataFrame(columns=header), np.array([], dtype=np.int64)
 
 
 def _rename(df: pd.DataFrame, path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    # a table that already has the target column needs no mapping (a folder mixes exports)
+    columns = {s: t for s, t in columns.items() if s in df.columns or t not in df.columns}
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise TranscriptError(
@@ -303,19 +310,12 @@ def canonical_pieces(path: Path, pieces: Pieces, columns: dict[str, str] | None 
         named = named or len(df.columns) > 0
         if columns:
             df = _rename(df, path, columns)
-        if "turn" not in df.columns and len(df.columns):
-            sid = (
-                df["session_id"].astype(str)
-                if "session_id" in df.columns
-                else pd.Series("", index=df.index)
-            )
+        if "turn" not in df.columns and "session_id" in df.columns:
+            sid = df["session_id"].astype(str)
             before = sid.map(counts).fillna(0).astype(np.int64)
             df = df.copy()
-            df.insert(
-                int("session_id" in df.columns),
-                "turn",
-                (df.groupby(sid, sort=False).cumcount() + 1 + before).to_numpy(),
-            )
+            turns = df.groupby(sid, sort=False).cumcount() + 1 + before
+            df.insert(df.columns.get_loc("session_id") + 1, "turn", turns.to_numpy())
             for session, n in sid.value_counts().items():
                 counts[session] = counts.get(session, 0) + int(n)
         n_rows += len(df)
