@@ -23,6 +23,8 @@ def test_speaker_map_parsing():
         "Dr. Maya Patel, PhD, LCSW": "therapist"
     }
     with pytest.raises(TranscriptError, match="is not NAME=ROLE"):
+        parse_speaker_map("Sam=client, Dr B therapist")
+    with pytest.raises(TranscriptError, match="'Dr B therapist' is neither NAME=ROLE entries"):
         parse_speaker_map("Dr B therapist")
 
 
@@ -43,8 +45,12 @@ def test_a_role_typo_says_it_is_not_a_role():
 def test_auto_is_never_a_map_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "auto").write_text("Sam=client\n")
-    with pytest.raises(TranscriptError, match="'auto' is not NAME=ROLE"):
+    with pytest.raises(TranscriptError) as err:
         parse_speaker_map("auto")
+    assert str(err.value) == (
+        "speaker map 'auto' is neither NAME=ROLE entries (example: 'Dr Lee=therapist,Sam=client') "
+        "nor a map file"
+    )
 
 
 def test_map_file_with_entries_per_file(files, tmp_path):

@@ -119,8 +119,13 @@ def parse_speaker_map(spec: str | None) -> dict:
     """
     if not spec or not spec.strip():
         return {}
-    if "=" not in spec and spec.strip() != "auto" and Path(spec).is_file():
-        return read_speaker_map(spec)
+    if "=" not in spec:
+        if spec.strip() != "auto" and Path(spec).is_file():
+            return read_speaker_map(spec)
+        raise TranscriptError(
+            f"speaker map {spec.strip()!r} is neither NAME=ROLE entries (example: {EXAMPLE!r}) "
+            "nor a map file"
+        )
     mapping: dict = {}
     for name, value in split_pairs(spec, "speaker map", "NAME=ROLE", EXAMPLE):
         entry = f"{name}={value}"
