@@ -458,7 +458,7 @@ def scan(
 def agree(first, second, column, json_out):
     """Inter-coder agreement between two labelled files: Cohen's kappa, overall and per label.
 
-    Each file is a table (CSV, TSV, JSONL, Parquet) with session_id, turn and the label column;
+    Each file is a table (CSV, TSV, JSONL, Parquet, Excel) with session_id, turn and the label column;
     transcripts columns are not needed. Turns are matched by session_id and turn; only turns
     labelled in both count.
 

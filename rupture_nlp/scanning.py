@@ -74,7 +74,8 @@ def scan(
     """Find rupture episodes in transcripts and whether each was repaired.
 
     With ``use_gold=True`` the coders' ``label`` column is used instead of a model, so a
-    model's missed ruptures can be compared with a coder's on the same sessions.
+    model's missed ruptures can be compared with a coder's on the same sessions. ``columns``
+    maps a table's column names to the canonical ones, as for :func:`read_transcripts`.
     """
     column = "label" if use_gold else "predicted_label"
     if use_gold:

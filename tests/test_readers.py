@@ -323,3 +323,25 @@ def test_a_table_of_whole_pieces_yields_no_empty_piece(tmp_path):
     empty.write_text("session_id,turn,speaker,text\n")
     ((df, _),) = _iter_table(empty, 2)
     assert list(df.columns) == ["session_id", "turn", "speaker", "text"] and not len(df)
+
+
+def test_one_format_record_per_suffix_drives_the_messages(tmp_path):
+    from rupture_nlp.readers import FORMATS, READERS, read_label_table
+
+    assert sorted(READERS) == sorted(FORMATS) == [
+        ".csv", ".json", ".jsonl", ".parquet", ".srt", ".tsv", ".txt", ".vtt", ".xlsx"
+    ]  # fmt: skip
+    p = tmp_path / "notes.docx"
+    p.write_bytes(b"PK")
+    _, problems = read_file(p)
+    assert [pr.message for pr in problems] == [
+        "unknown file type .docx; expected one of .csv, .json, .jsonl, .parquet, .srt, .tsv, "
+        ".txt, .vtt, .xlsx"
+    ]
+    vtt = tmp_path / "s.vtt"
+    vtt.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v T>Hi.\n")
+    with pytest.raises(TranscriptError) as err:
+        read_label_table([vtt])
+    assert str(err.value) == (
+        f"{vtt}: label sheets must be tables (.csv, .jsonl, .parquet, .tsv, .xlsx)"
+    )
