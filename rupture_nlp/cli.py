@@ -55,8 +55,9 @@ def speaker_map_option(func):
 
         try:
             kwargs["speaker_map"] = parse_speaker_map(speaker_map)
-        except TranscriptError as exc:
-            raise click.BadParameter(str(exc), param_hint="--speaker-map") from None
+        except TranscriptError as exc:  # every bad line of a map file, not the first alone
+            message = "\n".join(map(str, exc.problems))
+            raise click.BadParameter(message, param_hint="--speaker-map") from None
         return func(*args, **kwargs)
 
     return wrapper

@@ -95,6 +95,14 @@ def test_bad_columns_and_speaker_map_are_usage_errors(runner, files):
     assert "'therapsit' is not a role (therapist, client); did you mean 'therapist'?" in (
         result.output
     )
+    roles = files / "bad_roles.map"
+    roles.write_text("Dr Lee=therapsit\nSam client\n", encoding="utf-8")
+    result = runner.invoke(
+        cli, ["validate", str(files / "lee_sam.vtt"), "--speaker-map", str(roles)]
+    )
+    assert result.exit_code == 2
+    assert f"{roles}:1: speaker map entry 'Dr Lee=therapsit'" in result.output
+    assert f"{roles}:2: 'Sam client' is not NAME=ROLE" in result.output
 
 
 def test_tag_refuses_to_overwrite_its_input_and_leaves_no_partial_output(
