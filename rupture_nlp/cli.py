@@ -46,7 +46,8 @@ def speaker_map_option(func):
         "--speaker-map",
         "speaker_map",
         metavar="MAP",
-        help="Map names in the files to roles, e.g. 'Dr Lee=therapist,Sam=client'.",
+        help="Map names in the files to roles, e.g. 'Dr Lee=therapist,Sam=client' (a name may "
+        "hold commas: 'Dr. Maya Patel, PhD=therapist'), or a map file with one name=role a line.",
     )
     @functools.wraps(func)
     def wrapper(*args, speaker_map=None, **kwargs):
@@ -54,8 +55,31 @@ def speaker_map_option(func):
 
         try:
             kwargs["speaker_map"] = parse_speaker_map(speaker_map)
+        except TranscriptError as exc:  # every bad line of a map file, not the first alone
+            message = "\n".join(map(str, exc.problems))
+            raise click.BadParameter(message, param_hint="--speaker-map") from None
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def columns_option(func):
+    @click.option(
+        "--columns",
+        "columns",
+        metavar="MAP",
+        help="Map a table's column names to the readers', e.g. "
+        "'Utterance=text,Speaker=speaker,Session=session_id'; without a turn column, row order "
+        "is the turn order.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args, columns=None, **kwargs):
+        from .readers import parse_column_map
+
+        try:
+            kwargs["columns"] = parse_column_map(columns)
         except TranscriptError as exc:
-            raise click.BadParameter(str(exc), param_hint="--speaker-map") from None
+            raise click.BadParameter(str(exc), param_hint="--columns") from None
         return func(*args, **kwargs)
 
     return wrapper
@@ -169,7 +193,8 @@ def _exit_on_sigterm() -> None:
 @cli.command(context_settings=CONTEXT)
 @paths_argument
 @speaker_map_option
-def validate(paths, speaker_map):
+@columns_option
+def validate(paths, speaker_map, columns):
     """Check transcript files and list every problem with its file and line.
 
     Exit 0 when clean, 1 when problems were found, 2 for usage errors.
@@ -178,18 +203,18 @@ def validate(paths, speaker_map):
     Examples:
       rupture validate data/
       rupture validate "transcripts/*.txt" --speaker-map "Dr Lee=therapist,Sam=client"
+      rupture validate export.xlsx --columns "Utterance=text,Speaker=speaker,Session=session_id"
     """
-    from .readers import expand_paths, read_file
+    from .readers import find_transcripts, read_file
 
-    try:
-        files = expand_paths(paths)
-    except TranscriptError as exc:
-        raise click.ClickException(str(exc)) from None
-    n_problems, n_turns = 0, 0
+    files, missing = find_transcripts(paths)
+    for p in missing:
+        click.echo(str(p))
+    n_problems, n_turns = len(missing), 0
     # Each file is checked on its own: two coders' files of the same sessions are both valid.
     # Commands that combine files (train, tag, scan) also refuse a session id in two files.
     for path in files:
-        df, problems = read_file(path, speaker_map)
+        df, problems = read_file(path, speaker_map, columns=columns)
         n_turns += len(df)
         for p in problems:
             click.echo(str(p))
@@ -221,8 +246,9 @@ def validate(paths, speaker_map):
     help="Folds of session-grouped cross-validation for the recorded metrics (0: skip).",
 )
 @speaker_map_option
+@columns_option
 @_fail_cleanly
-def train(paths, out, seed, spacy_model, cv, speaker_map):
+def train(paths, out, seed, spacy_model, cv, speaker_map, columns):
     """Train a model. A corpus folder (data/) trains on its train split.
 
     \b
@@ -240,7 +266,7 @@ def train(paths, out, seed, spacy_model, cv, speaker_map):
             "written beside it as .json)"
         )
     check_output(out, paths, suffixes=(".joblib",))
-    df = load_training_data(paths, "train", speaker_map)
+    df = load_training_data(paths, "train", speaker_map, columns)
     meta = train_and_save(df, out, seed=seed, spacy_model=spacy_model, cv=cv, progress=_say)
     click.echo(f"wrote {out} (sha256 {meta['sha256'][:12]}...), {meta['n_turns']} turns")
     if meta["cv_metrics"]:
@@ -272,8 +298,9 @@ def train(paths, out, seed, spacy_model, cv, speaker_map):
 )
 @episode_options
 @speaker_map_option
+@columns_option
 @_fail_cleanly
-def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_map):
+def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_map, columns):
     """Per-label precision, recall and F1, macro-F1, confusion matrix, marker recall.
 
     \b
@@ -287,7 +314,7 @@ def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_m
 
     if json_out:
         check_output(json_out, paths, suffixes=(".json",))
-    df = load_training_data(paths, split, speaker_map)
+    df = load_training_data(paths, split, speaker_map, columns)
     result = evaluate_frame(
         df, model=model, cv=cv, window=window, gap=gap, progress=_say, min_prob=min_prob
     )
@@ -317,8 +344,9 @@ def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_m
 @jobs_option
 @n_process_option
 @speaker_map_option
+@columns_option
 @_fail_cleanly
-def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
+def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map, columns):
     """Label every turn; keep the input columns, add predicted_label and p_<label>.
 
     \b
@@ -347,6 +375,7 @@ def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
         progress=progress,
         n_process=n_process,
         n_jobs=n_jobs,
+        columns=columns,
     )
     if show:
         click.echo("", err=True)
@@ -371,8 +400,11 @@ def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
 @click.option("--gold", is_flag=True, help="Use the files' own 'label' column instead of a model.")
 @n_process_option
 @speaker_map_option
+@columns_option
 @_fail_cleanly
-def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_process, speaker_map):
+def scan(
+    paths, model, out, report, window, gap, min_prob, no_text, gold, n_process, speaker_map, columns
+):
     """Find rupture episodes and those never repaired; write episodes and a report.
 
     \b
@@ -399,6 +431,7 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_proc
         text=not no_text,
         use_gold=gold,
         n_process=n_process,
+        columns=columns,
     )
     write_table(result.episodes, out)
     if report:
@@ -425,7 +458,7 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_proc
 def agree(paths, column, json_out):
     """Agreement among coders: kappa, Krippendorff's alpha, Gwet's AC1, episodes, session ICC.
 
-    Each PATH is one coder: a table (CSV, TSV, JSONL, Parquet), or a folder of them, with
+    Each PATH is one coder: a table (CSV, TSV, JSONL, Parquet, Excel), or a folder of them, with
     session_id, turn and the label column (subtype optional; transcript columns are not
     needed). Turns are matched by session_id and turn; a blank or missing label is a turn that
     coder did not code, and turns coded by at least two coders count. Reported: Cohen's kappa

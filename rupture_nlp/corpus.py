@@ -74,9 +74,9 @@ def load_corpus(path: str | Path = "data", split: str | None = None) -> pd.DataF
     return df
 
 
-def load_training_data(paths, split: str = "train", speaker_map=None) -> pd.DataFrame:
+def load_training_data(paths, split: str = "train", speaker_map=None, columns=None) -> pd.DataFrame:
     """A corpus folder gives its ``split``; anything else is read whole."""
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if len(paths) == 1 and is_corpus_dir(paths[0]):
         return load_corpus(paths[0], split)
-    return read_transcripts(paths, speaker_map)
+    return read_transcripts(paths, speaker_map, columns)

@@ -69,22 +69,24 @@ def scan(
     use_gold: bool = False,
     chunk_turns: int = 20_000,
     n_process: int | None = None,
+    columns=None,
 ) -> ScanResult:
     """Find rupture episodes in transcripts and whether each was repaired.
 
     With ``use_gold=True`` the coders' ``label`` column is used instead of a model, so a
-    model's missed ruptures can be compared with a coder's on the same sessions.
+    model's missed ruptures can be compared with a coder's on the same sessions. ``columns``
+    maps a table's column names to the canonical ones, as for :func:`read_transcripts`.
     """
     column = "label" if use_gold else "predicted_label"
     if use_gold:
         meta: dict = {}
         tagged_chunks = (
             require_labels(chunk, "scanning with --gold")
-            for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns)
+            for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns, columns)
         )
     else:
         fitted, meta = resolve_model(model, n_process)
-        tagged_chunks = iter_tagged(paths, fitted, speaker_map, chunk_turns)
+        tagged_chunks = iter_tagged(paths, fitted, speaker_map, chunk_turns, columns=columns)
     parts, sessions = [], []
     for tagged in tagged_chunks:
         episodes = find_episodes(

@@ -67,6 +67,7 @@ def iter_tagged(
     chunk_turns: int = 20_000,
     n_process: int | None = None,
     n_jobs: int = 1,
+    columns=None,
 ) -> Iterator[pd.DataFrame]:
     """Yield tagged chunks of whole sessions, in input order: input columns plus predictions.
 
@@ -74,11 +75,12 @@ def iter_tagged(
     ``n_process``, which ships every Doc between processes, a worker receives a chunk's rows
     and returns its predictions, so the overhead is small. At most ``2 * n_jobs`` chunks are
     submitted and not yet written, so memory stays bounded however fast the workers are.
+    ``columns`` maps a table's column names to the canonical ones (``"Utterance=text"``).
     """
     if n_jobs > 1 and (n_process or 1) > 1:
         raise TranscriptError("use either several jobs or several spaCy processes, not both")
     fitted, _meta = resolve_model(model, n_process)
-    chunks = iter_transcript_chunks(paths, speaker_map, chunk_turns)
+    chunks = iter_transcript_chunks(paths, speaker_map, chunk_turns, columns)
     if n_jobs == 1:
         for chunk in chunks:
             yield predict(fitted, chunk)
@@ -106,6 +108,7 @@ def tag_files(
     progress=None,
     n_process: int | None = None,
     n_jobs: int = 1,
+    columns=None,
 ) -> int:
     """Tag every turn of ``paths`` and write the result to ``out``; return the turn count.
 
@@ -114,7 +117,10 @@ def tag_files(
     check_output(out, paths)
     n = 0
     with TableWriter(out) as writer:
-        for tagged in iter_tagged(paths, model, speaker_map, chunk_turns, n_process, n_jobs):
+        tagged_chunks = iter_tagged(
+            paths, model, speaker_map, chunk_turns, n_process, n_jobs, columns=columns
+        )
+        for tagged in tagged_chunks:
             writer.write(tagged)
             n += len(tagged)
             if progress:

@@ -6,13 +6,15 @@ the same rules and report them the same way: file, line (or row) and what is wro
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from .errors import Problem
 from .labels import LABELS, SPEAKER_ROLES, SUBTYPES
 
-__all__ = ["REQUIRED_COLUMNS", "check_frame"]
+__all__ = ["REQUIRED_COLUMNS", "SessionContinuity", "check_frame", "map_hint"]
 
 REQUIRED_COLUMNS = ("session_id", "turn", "speaker", "text")
 _MAX_PER_CHECK = 50  # a broken column would otherwise drown the report in identical lines
@@ -25,11 +27,22 @@ def _where(lines, i: int):
     return None if value is None else int(value)
 
 
+def map_hint(name: str) -> str:
+    """Both ways of mapping a name, quoted for a shell: the reader cannot know which is right.
+
+    >>> print(map_hint("Dr O'Neill"))
+    --speaker-map "Dr O'Neill=therapist" or "Dr O'Neill=client"
+    """
+    q = '"' if "'" in name else "'"
+    return f"--speaker-map {q}{name}=therapist{q} or {q}{name}=client{q}"
+
+
 def check_frame(df: pd.DataFrame, path: str, lines=None, check_times: bool = True):
     """Check a freshly read table; return it with typed columns, and the problems found.
 
     ``lines[i]`` is the file line (or row) of ``df.iloc[i]``. ``check_times=False`` skips the
-    order of start times, for readers that check them at a finer grain (WebVTT/SRT cues). ``turn`` becomes an integer and
+    order of start times, for readers that check them at a finer grain (subtitle cues,
+    recogniser segments). ``turn`` becomes an integer and
     ``start``/``end`` floats where they parse; rows that do not parse are reported, not dropped.
     """
     problems: list[Problem] = []
@@ -68,7 +81,7 @@ def check_frame(df: pd.DataFrame, path: str, lines=None, check_times: bool = Tru
         ~speakers.isin(SPEAKER_ROLES),
         lambda i: (
             f"unknown speaker {speakers.iloc[i]!r}; expected therapist, client or client2..client9 "
-            f"(map names with --speaker-map '{speakers.iloc[i]}=client')"
+            f"(map the name to its role: {map_hint(speakers.iloc[i])})"
         ),
     )
     add(df["session_id"].astype(str).str.strip() == "", "empty session_id")
@@ -148,3 +161,69 @@ def check_frame(df: pd.DataFrame, path: str, lines=None, check_times: bool = Tru
         ),
     )
     return df, problems
+
+
+class SessionContinuity:
+    """The checks that span pieces of a file and files of one input.
+
+    ``check_frame`` sees one piece at a time; this remembers where the last piece ended and which
+    sessions are finished, so a turn duplicated across a piece boundary, a session that comes
+    back after others, or one session id in two files (ids come from file names) is reported
+    the same whether a file is read whole or streamed.
+    """
+
+    def __init__(self):
+        self.finished: dict[str, str] = {}
+        self.last: tuple[str, str, int, float] | None = None  # path, session, turn, start
+
+    def check(self, df: pd.DataFrame, path: Path, lines) -> list[Problem]:
+        if not len(df) or not {"session_id", "turn"} <= set(df.columns):
+            return []
+        problems = []
+        where = str(path)
+        sids = df["session_id"].to_numpy()
+        line0 = None if lines is None or not len(lines) or lines[0] is None else int(lines[0])
+        if self.last is not None and self.last[:2] == (where, sids[0]):
+            turn = int(df["turn"].iloc[0])
+            if 0 <= turn <= self.last[2]:
+                problems.append(
+                    Problem(
+                        where,
+                        line0,
+                        f"turn {turn} does not come after turn "
+                        f"{self.last[2]} in session {sids[0]!r}; turns must ascend",
+                    )
+                )
+            start = float(df["start"].iloc[0]) if "start" in df.columns else float("nan")
+            if start < self.last[3]:  # False when either is NaN (no times)
+                problems.append(
+                    Problem(
+                        where,
+                        line0,
+                        f"start {start:.3f}s is before the previous turn's start "
+                        f"{self.last[3]:.3f}s in session {sids[0]!r}: times out of order",
+                    )
+                )
+        elif self.last is not None:
+            self.finished[self.last[1]] = self.last[0]
+        starts = np.flatnonzero(np.r_[True, sids[1:] != sids[:-1]])
+        for i in starts:
+            sid = sids[i]
+            if sid not in self.finished:
+                continue
+            at = None if lines is None or lines[i] is None else int(lines[i])
+            if self.finished[sid] == where:
+                msg = (
+                    f"session {sid!r} continues here after other sessions; keep its turns together"
+                )
+            else:
+                msg = (
+                    f"session {sid!r} also appears in {self.finished[sid]}; session ids must be "
+                    "unique (rename one file, or give the table a session_id column)"
+                )
+            problems.append(Problem(where, at, msg))
+        for i in starts[:-1]:
+            self.finished.setdefault(sids[i], where)
+        start = float(df["start"].iloc[-1]) if "start" in df.columns else float("nan")
+        self.last = (where, sids[-1], int(df["turn"].iloc[-1]), start)
+        return problems

@@ -63,6 +63,48 @@ def test_tag_to_stdout_and_from_vtt_with_speaker_map(runner, files, mini_model):
     assert len(result.stdout.splitlines()) == 5
 
 
+def test_tag_an_export_with_a_column_map_and_recogniser_json_with_a_map_file(
+    runner, tmp_path, files, mini_model
+):
+    out = tmp_path / "export.csv"
+    args = ["tag", str(files / "clinic_export_semicolon.csv"), "-o", str(out)]
+    args += ["--columns", "Session=session_id,Turn #=turn,Speaker=speaker,Utterance=text"]
+    result = runner.invoke(cli, [*args, "--model", str(mini_model)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    tagged = pd.read_csv(out, keep_default_na=False)
+    assert tagged["speaker"].tolist() == ["therapist", "client"] * 2
+    assert tagged["Coder notes"].tolist() == ["", "possible C6", "", ""]
+    out = tmp_path / "whisperx.csv"
+    args = ["tag", str(files / "whisperx_intake.json"), "-o", str(out)]
+    args += ["--speaker-map", str(files / "roles.map"), "--model", str(mini_model)]
+    result = runner.invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    tagged = pd.read_csv(out, keep_default_na=False)
+    assert tagged["speaker"].tolist() == ["therapist", "client"] * 3
+    assert tagged["speaker_name"].tolist()[:2] == ["SPEAKER_00", "SPEAKER_01"]
+
+
+def test_bad_columns_and_speaker_map_are_usage_errors(runner, files):
+    result = runner.invoke(cli, ["validate", str(files / "table.tsv"), "--columns", "Utt=txt"])
+    assert result.exit_code == 2
+    assert "'txt' is not a column the readers know" in result.output
+    result = runner.invoke(
+        cli, ["validate", str(files / "lee_sam.vtt"), "--speaker-map", "Dr Lee=therapsit"]
+    )
+    assert result.exit_code == 2
+    assert "'therapsit' is not a role (therapist, client); did you mean 'therapist'?" in (
+        result.output
+    )
+    roles = files / "bad_roles.map"
+    roles.write_text("Dr Lee=therapsit\nSam client\n", encoding="utf-8")
+    result = runner.invoke(
+        cli, ["validate", str(files / "lee_sam.vtt"), "--speaker-map", str(roles)]
+    )
+    assert result.exit_code == 2
+    assert f"{roles}:1: speaker map entry 'Dr Lee=therapsit'" in result.output
+    assert f"{roles}:2: 'Sam client' is not NAME=ROLE" in result.output
+
+
 def test_tag_refuses_to_overwrite_its_input_and_leaves_no_partial_output(
     runner, tmp_path, mini_model, files
 ):

@@ -11,7 +11,6 @@ from rupture_nlp.errors import TranscriptError
 from rupture_nlp.readers import (
     expand_paths,
     iter_transcript_chunks,
-    parse_speaker_map,
     read_file,
     read_transcripts,
 )
@@ -42,7 +41,10 @@ def test_unknown_speaker_in_vtt_says_how_to_map_it(files):
     df, problems = read_file(files / "lee_sam.vtt")
     assert [p.line for p in problems] == [6, 14, 18, 21]
     assert "unknown speaker 'Dr Lee'" in problems[0].message
-    assert "--speaker-map 'Dr Lee=client'" in problems[0].message
+    assert problems[0].message == (
+        "unknown speaker 'Dr Lee'; expected therapist, client or client2..client9 "
+        "(map the name to its role: --speaker-map 'Dr Lee=therapist' or 'Dr Lee=client')"
+    )
 
 
 def test_plain_text_prefixes_continuations_and_timestamps(files):
@@ -106,20 +108,54 @@ def test_streaming_checks_match_whole_file_checks(tmp_path):
             read_transcripts(path)
 
 
-def test_one_session_id_in_two_files_is_an_error_everywhere(tmp_path):
-    for client in ("clientA", "clientB"):
-        (tmp_path / client).mkdir()
-        (tmp_path / client / "session1.txt").write_text("Therapist: Hi.\nClient: Hello.\n")
+def test_clashing_file_names_in_subfolders_take_their_relative_path(tmp_path):
+    """recordings/jordan/session01.vtt and recordings/aisha/session01.txt are two sessions."""
+    rec = tmp_path / "recordings"
+    (rec / "jordan").mkdir(parents=True)
+    (rec / "aisha").mkdir()
+    (rec / "jordan" / "session01.vtt").write_text(
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Therapist>How was the week?\n\n"
+        "00:00:04.000 --> 00:00:05.000\n<v Client>Long.\n"
+    )
+    (rec / "aisha" / "session01.txt").write_text("Therapist: Hi.\nClient: Hello.\n")
+    (rec / "aisha" / "session02.txt").write_text("Therapist: Hi again.\nClient: Hi.\n")
+    expected = ["aisha/session01", "session02", "jordan/session01"]  # only clashing names change
+    assert read_transcripts([rec])["session_id"].unique().tolist() == expected
+    chunks = list(iter_transcript_chunks([rec]))
+    assert [sid for c in chunks for sid in c["session_id"].unique()] == expected
+    files = [rec / "jordan" / "session01.vtt", rec / "aisha" / "session01.txt"]
+    assert read_transcripts(files)["session_id"].unique().tolist() == [
+        "jordan/session01",
+        "aisha/session01",
+    ]
+
+
+def test_one_session_id_in_two_tables_is_an_error_everywhere(tmp_path):
+    for coder in ("clientA", "clientB"):
+        (tmp_path / coder).mkdir()
+        (tmp_path / coder / "coded.csv").write_text(
+            "session_id,turn,speaker,text\nsession1,1,therapist,Hi.\nsession1,2,client,Hello.\n"
+        )
     with pytest.raises(TranscriptError, match="session 'session1' also appears in"):
         list(iter_transcript_chunks([tmp_path]))
     with pytest.raises(TranscriptError, match="session ids must be unique"):
         read_transcripts([tmp_path])
 
 
-def test_empty_input_is_an_error(tmp_path):
+def test_empty_folder_and_header_only_table_are_errors(tmp_path, files):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(TranscriptError, match="no turns found"):
-        list(iter_transcript_chunks([tmp_path / "empty"]))
+    (tmp_path / "empty" / "notes.md").write_text("nothing here yet")
+    message = (
+        f"{tmp_path / 'empty'}: folder has no transcript files (looked for .csv, .json, .jsonl, "
+        ".parquet, .srt, .tsv, .txt, .vtt, .xlsx, in subfolders too)"
+    )
+    for read in (read_transcripts, lambda p: list(iter_transcript_chunks(p))):
+        with pytest.raises(TranscriptError) as err:
+            read([tmp_path / "empty"])
+        assert str(err.value) == message
+        with pytest.raises(TranscriptError) as err:
+            read([files / "header_only.csv"])
+        assert str(err.value) == f"{files / 'header_only.csv'}:1: has a header but no rows"
 
 
 def test_text_before_first_speaker_is_reported(tmp_path):
@@ -158,9 +194,28 @@ def test_bom_is_fine_and_bad_bytes_are_located(tmp_path):
 
 def test_directories_and_globs_expand_to_transcript_files(files):
     (files / "notes.md").write_text("not a transcript")
+    (files / "model.json").write_text('{"format_version": 3, "sha256": "ab12"}')
+    (files / "._lee_sam.vtt").write_bytes(b"\x00\x05\x16\x07")  # macOS metadata on a USB drive
     names = [p.name for p in expand_paths([files])]
-    assert names == ["intake_07.txt", "lee_sam.srt", "lee_sam.vtt", "table.tsv"]
-    assert [p.name for p in expand_paths([str(files / "*.vtt")])] == ["lee_sam.vtt"]
+    assert names == [
+        "clinic_export.xlsx",
+        "clinic_export_semicolon.csv",
+        "header_only.csv",
+        "intake_07.txt",
+        "lee_sam.srt",
+        "lee_sam.vtt",
+        "otter_export.txt",
+        "rev_inline.txt",
+        "rev_paragraphs.txt",
+        "table.tsv",
+        "whisperx_intake.json",
+        "whisperx_speakers.srt",
+        "whisperx_speakers.txt",
+        "whisperx_speakers.vtt",
+        "zoom_unlabelled_cue.vtt",
+    ]
+    assert [p.name for p in expand_paths([files / "model.json"])] == ["model.json"]
+    assert [p.name for p in expand_paths([str(files / "lee*.vtt")])] == ["lee_sam.vtt"]
     with pytest.raises(TranscriptError, match="no such file"):
         expand_paths([str(files / "*.nothing")])
 
@@ -168,12 +223,6 @@ def test_directories_and_globs_expand_to_transcript_files(files):
 def test_same_session_id_in_two_files_is_an_error(files):
     with pytest.raises(TranscriptError, match="session 'lee_sam' also appears in"):
         read_transcripts([files / "lee_sam.vtt", files / "lee_sam.srt"], LEE_SAM)
-
-
-def test_speaker_map_parsing():
-    assert parse_speaker_map("A=client, Dr B = therapist") == {"A": "client", "Dr B": "therapist"}
-    with pytest.raises(TranscriptError, match="is not NAME=ROLE"):
-        parse_speaker_map("Dr B therapist")
 
 
 def test_chunks_never_split_a_session(tmp_path, mini_df):
@@ -198,7 +247,9 @@ def test_jsonl_reports_bad_json_with_line(tmp_path):
 )
 @given(
     data=st.binary(max_size=400),
-    suffix=st.sampled_from([".csv", ".tsv", ".jsonl", ".txt", ".vtt", ".srt", ".parquet"]),
+    suffix=st.sampled_from(
+        [".csv", ".tsv", ".jsonl", ".txt", ".vtt", ".srt", ".parquet", ".json", ".xlsx"]
+    ),
 )
 def test_arbitrary_bytes_never_escape_as_unhandled_errors(tmp_path, data, suffix):
     p = tmp_path / f"fuzz{suffix}"
@@ -211,7 +262,9 @@ def test_arbitrary_bytes_never_escape_as_unhandled_errors(tmp_path, data, suffix
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(text=st.text(max_size=300), suffix=st.sampled_from([".txt", ".vtt", ".srt", ".csv"]))
+@given(
+    text=st.text(max_size=300), suffix=st.sampled_from([".txt", ".vtt", ".srt", ".csv", ".json"])
+)
 def test_arbitrary_text_never_escapes(tmp_path, text, suffix):
     p = tmp_path / f"fuzz{suffix}"
     p.write_text(text, encoding="utf-8")
@@ -258,7 +311,7 @@ def test_start_times_going_back_across_a_chunk_boundary_are_refused(tmp_path):
 
 
 def test_a_table_of_whole_pieces_yields_no_empty_piece(tmp_path):
-    from rupture_nlp.readers import _iter_table
+    from rupture_nlp.readers import _iter_table  # the single-module readers' name still works
 
     p = tmp_path / "four.csv"
     p.write_text(
@@ -270,3 +323,25 @@ def test_a_table_of_whole_pieces_yields_no_empty_piece(tmp_path):
     empty.write_text("session_id,turn,speaker,text\n")
     ((df, _),) = _iter_table(empty, 2)
     assert list(df.columns) == ["session_id", "turn", "speaker", "text"] and not len(df)
+
+
+def test_one_format_record_per_suffix_drives_the_messages(tmp_path):
+    from rupture_nlp.readers import FORMATS, READERS, read_label_table
+
+    assert sorted(READERS) == sorted(FORMATS) == [
+        ".csv", ".json", ".jsonl", ".parquet", ".srt", ".tsv", ".txt", ".vtt", ".xlsx"
+    ]  # fmt: skip
+    p = tmp_path / "notes.docx"
+    p.write_bytes(b"PK")
+    _, problems = read_file(p)
+    assert [pr.message for pr in problems] == [
+        "unknown file type .docx; expected one of .csv, .json, .jsonl, .parquet, .srt, .tsv, "
+        ".txt, .vtt, .xlsx"
+    ]
+    vtt = tmp_path / "s.vtt"
+    vtt.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v T>Hi.\n")
+    with pytest.raises(TranscriptError) as err:
+        read_label_table([vtt])
+    assert str(err.value) == (
+        f"{vtt}: label sheets must be tables (.csv, .jsonl, .parquet, .tsv, .xlsx)"
+    )

@@ -29,7 +29,7 @@ CASES = [
     (
         "s,1,nurse,Hi,none,,,\n",
         "unknown speaker 'nurse'; expected therapist, client or client2..client9 "
-        "(map names with --speaker-map 'nurse=client')",
+        "(map the name to its role: --speaker-map 'nurse=therapist' or 'nurse=client')",
     ),
     ("s,1,client,Hi,none,,abc,\n", "start 'abc' is not a number of seconds"),
     ("s,1,client,Hi,none,,5,4\n", "end 4.0 is before start 5.0"),
@@ -105,7 +105,9 @@ def test_cli_validate_exit_codes(tmp_path, files, mini_csv):
     assert clean.exit_code == 0, clean.output
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "s,1,client,,none,,,\ns,x,client,Hi,none,,,\n", encoding="utf-8")
-    result = runner.invoke(cli, ["validate", str(bad), str(files)], catch_exceptions=False)
+    old_files = [str(files / n) for n in ("intake_07.txt", "lee_sam.srt", "lee_sam.vtt")]
+    old_files.append(str(files / "table.tsv"))
+    result = runner.invoke(cli, ["validate", str(bad), *old_files], catch_exceptions=False)
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert f"{bad}:2: empty text" in lines
@@ -115,10 +117,36 @@ def test_cli_validate_exit_codes(tmp_path, files, mini_csv):
     assert runner.invoke(cli, ["validate"]).exit_code == 2
     missing = runner.invoke(cli, ["validate", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 1
-    assert missing.output.strip().endswith("nope.csv: no such file, directory or matching files")
+    assert missing.stdout == f"{tmp_path / 'nope.csv'}: no such file, directory or matching files\n"
     mapped = runner.invoke(
         cli,
-        ["validate", str(files), "--speaker-map", "Dr Lee=therapist,Sam=client"],
+        ["validate", *old_files, "--speaker-map", "Dr Lee=therapist,Sam=client"],
         catch_exceptions=False,
     )
     assert mapped.exit_code == 0, mapped.output
+
+
+def test_validate_reports_empty_folder_header_only_table_and_unnamed_cue(tmp_path, files):
+    """What used to pass validate and then stop tag, or mislead it, is a problem with a place."""
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(
+        cli,
+        [
+            "validate",
+            str(tmp_path / "empty"),
+            str(files / "header_only.csv"),
+            str(files / "zoom_unlabelled_cue.vtt"),
+            "--speaker-map",
+            str(files / "roles.map"),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{tmp_path / 'empty'}: folder has no transcript files (looked for .csv, .json, .jsonl, "
+        ".parquet, .srt, .tsv, .txt, .vtt, .xlsx, in subfolders too)",
+        f"{files / 'header_only.csv'}:1: has a header but no rows",
+        f"{files / 'zoom_unlabelled_cue.vtt'}:16: cue has no speaker while other cues name "
+        "theirs; start it with '<v Name>' or 'Name: ' (it is not joined to the turn before)",
+    ]
+    assert result.stderr == "2 file(s), 2 turns, 3 problem(s)\n"
