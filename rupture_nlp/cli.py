@@ -314,17 +314,24 @@ def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_m
 @model_option
 @table_output_option("Output table")
 @click.option("--chunk-turns", default=20_000, show_default=True, help="Turns tagged at a time.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Add a 'why' column: the top reasons (the turn's words, cues, neighbouring turns) for "
+    "each turn not labelled none. Tagging takes about twice as long.",
+)
 @jobs_option
 @n_process_option
 @speaker_map_option
 @_fail_cleanly
-def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
+def tag(paths, model, out, chunk_turns, explain, n_jobs, n_process, speaker_map):
     """Label every turn; keep the input columns, add predicted_label and p_<label>.
 
     \b
     Examples:
       rupture tag data/samples/ -o tagged.csv
       rupture tag session.vtt --speaker-map "Dr Lee=therapist,Sam=client" -o - | less
+      rupture tag data/samples/ --explain -o tagged-why.csv
     """
     from .tagging import tag_files
 
@@ -347,6 +354,7 @@ def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
         progress=progress,
         n_process=n_process,
         n_jobs=n_jobs,
+        explain=explain,
     )
     if show:
         click.echo("", err=True)

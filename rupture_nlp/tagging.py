@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ModelError, TranscriptError
+from .explain import WHY_COLUMN, why
 from .model import predict
 from .modelio import load_model
 from .readers import iter_transcript_chunks
@@ -67,8 +68,12 @@ def iter_tagged(
     chunk_turns: int = 20_000,
     n_process: int | None = None,
     n_jobs: int = 1,
+    explain: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """Yield tagged chunks of whole sessions, in input order: input columns plus predictions.
+
+    ``explain=True`` adds the ``why`` column of :func:`rupture_nlp.explain.why` (the top
+    reasons of each flagged turn), computed chunk by chunk with the predictions.
 
     ``n_jobs > 1`` tags chunks in worker processes (joblib's loky executor). Unlike spaCy's
     ``n_process``, which ships every Doc between processes, a worker receives a chunk's rows
@@ -81,7 +86,7 @@ def iter_tagged(
     chunks = iter_transcript_chunks(paths, speaker_map, chunk_turns)
     if n_jobs == 1:
         for chunk in chunks:
-            yield predict(fitted, chunk)
+            yield _tag_chunk(fitted, chunk, explain)
         return
     from collections import deque
 
@@ -90,11 +95,18 @@ def iter_tagged(
     executor = get_reusable_executor(max_workers=n_jobs)
     pending: deque = deque()
     for chunk in chunks:
-        pending.append(executor.submit(predict, fitted, chunk))
+        pending.append(executor.submit(_tag_chunk, fitted, chunk, explain))
         if len(pending) >= 2 * n_jobs:
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
+
+
+def _tag_chunk(fitted, chunk: pd.DataFrame, explain: bool) -> pd.DataFrame:
+    tagged = predict(fitted, chunk)
+    if explain:
+        tagged[WHY_COLUMN] = why(fitted, chunk).to_numpy()
+    return tagged
 
 
 def tag_files(
@@ -106,15 +118,20 @@ def tag_files(
     progress=None,
     n_process: int | None = None,
     n_jobs: int = 1,
+    explain: bool = False,
 ) -> int:
     """Tag every turn of ``paths`` and write the result to ``out``; return the turn count.
+
+    ``explain=True`` adds the ``why`` column (see :func:`iter_tagged`).
 
     Nothing is written unless every chunk is tagged: the output is renamed into place at the end.
     """
     check_output(out, paths)
     n = 0
     with TableWriter(out) as writer:
-        for tagged in iter_tagged(paths, model, speaker_map, chunk_turns, n_process, n_jobs):
+        for tagged in iter_tagged(
+            paths, model, speaker_map, chunk_turns, n_process, n_jobs, explain
+        ):
             writer.write(tagged)
             n += len(tagged)
             if progress:

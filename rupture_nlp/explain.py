@@ -1,0 +1,601 @@
+"""Why this label: the words, cues and context that pushed a turn towards its label, exactly.
+
+Both stages of the model are linear, so a turn's decision is a sum that can be taken apart
+without approximation. The context stage's score of a label is its coefficients times its inputs
+(the first stage's score of each label for the turn and for each neighbour, who spoke them, and
+whether a neighbour exists) plus an intercept; each of those first-stage scores is the linear
+classifier's coefficients times the turn's non-zero features plus its intercept. Multiplying out
+gives one term per (neighbour, feature), each named by what produced it: a lemma or lemma
+bigram, a character n-gram of a lemma, a role-specific word, the previous or next turn's words,
+a rupture cue (:mod:`rupture_nlp.cues`), or the neighbour's score itself.
+
+**What the terms add up to.** The explained quantity is the *margin*: the predicted label's
+context-stage score minus the score of the runner-up (the label the decision rule would pick
+next), which is ``log(p_label / p_versus)``, less ``prior_power * log(prior_label /
+prior_versus)`` when the model tempers its decision by the label priors. Not the predicted
+label's score alone: the probabilities are a softmax, unchanged when the same amount is added to
+every label's score, so one label's score has no fixed zero; a word can raise it and still favour
+another label more. The margin is positive exactly when the label wins, and each term's sign says
+whether it pushed towards the label or towards the runner-up. A term of ``+0.7`` alone multiplies
+the odds of the label over the runner-up by ``e**0.7``, about two.
+
+**Reasons** group the terms for a reader (:func:`explain`, :func:`why`): the turn's own words
+(one reason per lemma or bigram, its word, role-word and character n-gram terms together), its
+cues, each neighbouring turn (its score, and the words of it that this turn's score reads,
+described by who spoke it and how the first stage reads it, never by its text), the turn's place
+and speaker. The intercepts are the ``baseline``, never a reason. Only the turn's own words are
+quoted, and none with ``text=False``.
+
+The ``why`` column (``rupture tag --explain``) is the top reasons as one string, stable for
+other tools to read (:func:`parse_why`)::
+
+    word "pointless" +1.42; cue: negation +0.61; previous turn (therapist, reads as none) +0.35
+
+``; ``-separated reasons, each a description, one space and a signed contribution with two
+decimals, strongest first; only reasons that pushed towards the label; empty for turns
+labelled ``none``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from .errors import ModelError
+from .features import CharNgrams, Cues, NeighbourWords, OwnWords, RoleWords
+from .labels import SPEAKER_ROLES, is_client
+
+__all__ = [
+    "DEFAULT_TOP",
+    "WHY_COLUMN",
+    "contributions",
+    "explain",
+    "format_why",
+    "parse_why",
+    "why",
+]
+
+#: The column ``rupture tag --explain`` adds (and the report reads).
+WHY_COLUMN = "why"
+#: Reasons per turn in the ``why`` column.
+DEFAULT_TOP = 3
+
+#: How a cue reads in a reason.
+CUE_PHRASES = {
+    "negation": "negation",
+    "first_person": "'I' words",
+    "second_person": "'you' words",
+    "we": "'we' words",
+    "hedge": "hedging",
+    "agreement": "agreement words",
+    "backchannel": "backchannel",
+    "apology": "apology",
+    "feeling": "feeling words",
+    "process": "talk about the therapy",
+    "laughter": "laughter",
+    "pause": "pause",
+    "question": "question",
+    "exclamation": "exclamation",
+    "minimal": "minimal answer (0-3 words)",
+    "short": "short turn (4-12 words)",
+    "medium": "medium-length turn (13-30 words)",
+    "long": "long turn (over 30 words)",
+}
+
+#: How the cue block's columns about the turn's place read.
+_SHAPE_PHRASES = {
+    "speaker_changed": "speaker changed",
+    "position": "place in the session",
+    "position_squared": "place in the session",
+}
+#: Cue-block columns that are the same for every turn of a speaker with a previous turn: like
+#: the intercepts and the context stage's speaker and presence inputs, part of the baseline.
+_BASELINE_CUES = {"client", "has_previous"}
+
+_CONTRIB_COLUMNS = [
+    "row",
+    "label",
+    "versus",
+    "offset",
+    "block",
+    "feature",
+    "word",
+    "value",
+    "contribution",
+]
+_REASON_COLUMNS = ["row", "label", "versus", "margin", "kind", "reason", "contribution"]
+
+
+@dataclass
+class _Parts:
+    """The fitted pieces of a model that the decomposition needs, in ``classes_`` order."""
+
+    classes: np.ndarray
+    encoder: object
+    union: FeatureUnion
+    blocks: list  # (name, transformer, first column, width)
+    kinds: dict  # block name -> "own", "cues", "other", or a neighbour's step
+    w1: np.ndarray  # first stage: labels x features
+    b1: np.ndarray
+    w2: np.ndarray  # second stage: labels x context inputs
+    b2: np.ndarray
+    layout: dict  # step -> (therapist columns, client columns, presence column or None)
+    log_prior: np.ndarray
+    power: float
+
+
+def _parts(model) -> _Parts:
+    """Check that ``model`` is the project's two-stage linear model and take its weights apart."""
+    try:
+        check_is_fitted(model, "second_")
+        first, second = model.first_, model.second_
+    except Exception:
+        raise ModelError("explanations need a fitted two-stage rupture model") from None
+    steps = first.steps if isinstance(first, Pipeline) else []
+    if len(steps) != 3 or not isinstance(steps[1][1], FeatureUnion):
+        raise ModelError("explanations need a first stage of encoder, feature union, classifier")
+    encoder, union, clf = (step for _, step in steps)
+    if not hasattr(clf, "coef_") or not hasattr(second, "coef_"):
+        raise ModelError("explanations need linear classifiers in both stages")
+    classes = model.classes_
+    k = len(classes)
+
+    coef, intercept = np.asarray(clf.coef_, np.float64), np.asarray(clf.intercept_, np.float64)
+    if coef.shape[0] == 1:  # binary: ContextStack scores the classes -d and d
+        coef, intercept = np.vstack([-coef, coef]), np.r_[-intercept, intercept]
+    w1, b1 = np.zeros((k, coef.shape[1])), np.full(k, -1.0)  # see ContextStack._scores
+    where = np.searchsorted(classes, clf.classes_)
+    w1[where], b1[where] = coef, intercept
+
+    w2, b2 = np.asarray(second.coef_, np.float64), np.asarray(second.intercept_, np.float64)
+    if w2.shape[0] == 1:  # binary logistic regression: the first class scores 0
+        w2, b2 = np.vstack([np.zeros_like(w2), w2]), np.r_[0.0, b2]
+
+    layout, col = {}, 1  # column 0: the turn's speaker is a client (ContextStack._context)
+    for step in range(-model.before, model.after + 1):
+        here = col + 2 * k if step else None
+        layout[step] = (np.arange(col, col + k), np.arange(col + k, col + 2 * k), here)
+        col += 2 * k + (1 if step else 0)
+    if col != w2.shape[1]:
+        raise ModelError("the context stage's inputs are not those of rupture_nlp.context")
+
+    blocks, start = [], 0
+    for name, trans in union.transformer_list:
+        if trans == "drop":
+            continue
+        if hasattr(trans, "columns_"):
+            width = int((trans.columns_ >= 0).sum())
+        else:
+            width = len(trans.get_feature_names_out())
+        blocks.append((name, trans, start, width))
+        start += width
+    if start != w1.shape[1]:
+        raise ModelError("the feature blocks do not add up to the classifier's features")
+    power = float(model.prior_power or 0.0)
+    return _Parts(
+        classes=np.asarray(classes),
+        encoder=encoder,
+        union=union,
+        blocks=blocks,
+        kinds={name: _kind(block) for name, block, _, _ in blocks},
+        w1=w1,
+        b1=b1,
+        w2=w2,
+        b2=b2,
+        layout=layout,
+        log_prior=np.log(model.class_prior_),
+        power=power,
+    )
+
+
+def _kind(block):
+    """What a feature block describes, for grouping its terms into reasons."""
+    if isinstance(block, NeighbourWords):
+        return block.step
+    if isinstance(block, (OwnWords, RoleWords, CharNgrams)):
+        return "own"
+    return "cues" if isinstance(block, Cues) else "other"
+
+
+@dataclass
+class _Pass:
+    """One pass of the model over a turns table, with what the terms are made of."""
+
+    parts: _Parts
+    enc: object
+    features: object  # CSR: turns x first-stage features
+    scores: np.ndarray  # first stage, turns x labels
+    context: np.ndarray  # context-stage inputs
+    label: np.ndarray  # index of the decided label, per turn
+    versus: np.ndarray  # index of the runner-up
+    margin: np.ndarray
+    sessions: np.ndarray
+    client: np.ndarray
+    speakers: np.ndarray
+
+
+def _run(model, turns: pd.DataFrame, label: str | None = None) -> _Pass:
+    """Score ``turns`` once; explain the decided label, or ``label`` for every turn."""
+    parts = _parts(model)
+    if label is not None and label not in set(parts.classes.tolist()):
+        raise ModelError(
+            f"the model has no label {label!r}; its labels are {', '.join(parts.classes)}"
+        )
+    enc = parts.encoder.transform(turns)
+    features = parts.union.transform(enc).tocsr()
+    scores = np.asarray(features @ parts.w1.T) + parts.b1
+    context = model._context(scores, turns)
+    z = context @ parts.w2.T + parts.b2
+    decided = z - parts.power * parts.log_prior
+    if label is None:
+        label = decided.argmax(axis=1)
+    else:
+        label = np.full(len(z), parts.classes.tolist().index(label))
+    others = decided.copy()
+    others[np.arange(len(z)), label] = -np.inf
+    versus = others.argmax(axis=1) if z.shape[1] > 1 else label
+    rows = np.arange(len(z))
+    return _Pass(
+        parts=parts,
+        enc=enc,
+        features=features,
+        scores=scores,
+        context=context,
+        label=label,
+        versus=versus,
+        margin=decided[rows, label] - decided[rows, versus],
+        sessions=pd.factorize(turns["session_id"].astype(str), sort=False)[0],
+        client=is_client(turns["speaker"]),
+        speakers=turns["speaker"].astype(str).to_numpy(),
+    )
+
+
+def _terms(run: _Pass, r: int, text: bool, names_for=None):
+    """The terms of row ``r``'s margin: dicts of offset, block, feature, word, value, contribution.
+
+    ``names_for(offset, block)`` says which feature terms need their n-gram names (all, when
+    None); the others are named by their hashed column, which costs nothing.
+    """
+    p, k, o = run.parts, run.label[r], run.versus[r]
+    d2 = p.w2[k] - p.w2[o]
+    out = [
+        _term(0, "intercept", "second stage", "", 1.0, p.b2[k] - p.b2[o]),
+    ]
+    if p.power:
+        prior = -p.power * (p.log_prior[k] - p.log_prior[o])
+        out.append(_term(0, "intercept", "label priors", "", 1.0, prior))
+    if run.context[r, 0]:
+        out.append(_term(0, "context", "client", "", run.context[r, 0], d2[0] * run.context[r, 0]))
+    n = len(run.label)
+    for step, (therapist_cols, client_cols, here) in p.layout.items():
+        j = r + step
+        if not (0 <= j < n and run.sessions[j] == run.sessions[r]):
+            continue
+        u = d2[client_cols] if run.client[j] else d2[therapist_cols]
+        if here is not None:
+            out.append(_term(step, "context", "present", "", 1.0, d2[here]))
+        out.append(_term(step, "intercept", "first stage", "", 1.0, float(u @ p.b1)))
+        out += _feature_terms(run, j, step, u, text, names_for)
+    return out
+
+
+def _term(offset, block, feature, word, value, contribution) -> dict:
+    return {
+        "offset": offset,
+        "block": block,
+        "feature": feature,
+        "word": word,
+        "value": float(value),
+        "contribution": float(contribution),
+    }
+
+
+def _feature_terms(run: _Pass, j: int, step: int, u, text: bool, names_for) -> list[dict]:
+    """Turn ``j``'s first-stage features, weighted by ``u`` (what the margin gives each score)."""
+    f, p = run.features, run.parts
+    lo, hi = f.indptr[j], f.indptr[j + 1]
+    cols, vals = f.indices[lo:hi], f.data[lo:hi].astype(np.float64)
+    contrib = (u @ p.w1[:, cols]) * vals
+    out = []
+    for name, block, start, width in p.blocks:
+        inside = (cols >= start) & (cols < start + width)
+        if not inside.any():
+            continue
+        local, v, c = cols[inside] - start, vals[inside], contrib[inside]
+        if isinstance(block, Cues) or not hasattr(block, "turn_ngrams"):
+            labels = block.get_feature_names_out()
+            out += [
+                _term(step, name, labels[a], "", b, x) for a, b, x in zip(local, v, c, strict=True)
+            ]
+        elif text and (names_for is None or names_for(step, name)):
+            out += _named_terms(block.turn_ngrams(run.enc, j), step, name, local, v, c)
+        else:
+            buckets = np.flatnonzero(block.columns_ >= 0)[local]
+            out += [
+                _term(step, name, f"{block.prefix}{h}", "", b, x)
+                for h, b, x in zip(buckets, v, c, strict=True)
+            ]
+    return out
+
+
+def _named_terms(ngrams, step, name, local, values, contribs) -> list[dict]:
+    """Split each column's term among the turn's n-grams that hashed to it, by their counts."""
+    by_column: dict[int, dict[tuple[str, str], int]] = {}
+    for col, feature, word in ngrams:
+        names = by_column.setdefault(col, {})
+        names[feature, word] = names.get((feature, word), 0) + 1
+    out = []
+    for col, value, contrib in zip(local.tolist(), values, contribs, strict=True):
+        names = by_column.get(col) or {("?", ""): 1}  # cannot happen: the turn made the column
+        total = sum(names.values())
+        out += [
+            _term(step, name, feature, word, value, contrib * count / total)
+            for (feature, word), count in names.items()
+        ]
+    return out
+
+
+def _rows(run: _Pass, rows) -> np.ndarray:
+    n = len(run.label)
+    if rows is None:
+        return np.arange(n)
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        return np.flatnonzero(rows)
+    return rows.astype(np.int64)
+
+
+def contributions(
+    model, turns: pd.DataFrame, rows=None, text: bool = True, label: str | None = None
+) -> pd.DataFrame:
+    """Every term of each turn's margin, one row per term; they add up to the margin exactly.
+
+    Parameters
+    ----------
+    model : ContextStack
+        A fitted model (:func:`rupture_nlp.model.train`, or a loaded model file).
+    turns : DataFrame
+        A turns table (``session_id``, ``speaker``, ``text``, in session order, as ``predict``
+        takes it). Neighbours are the turns before and after in the same session.
+    rows : array-like of int or bool, optional
+        Which turns (positions) to explain; all by default. The whole table is still scored,
+        because a turn's neighbours are part of its decision.
+    text : bool
+        Name word features by their n-gram (``True``) or by their hashed column (``w123``).
+    label : str, optional
+        Explain this label for every turn (against the best other), instead of the model's
+        decision: why a turn was *not* labelled ``confrontation``, for instance (then the
+        margin is negative).
+
+    Returns
+    -------
+    DataFrame
+        ``row`` (position in ``turns``), ``label`` (the model's decision), ``versus`` (the
+        runner-up), ``offset`` (whose first-stage score the term enters: 0 the turn, -1 the
+        previous turn...), ``block`` (feature block, ``context`` for the context stage's
+        speaker and presence inputs, ``intercept``), ``feature`` (n-gram, character n-gram,
+        cue column...), ``word`` (the lemma or n-gram a word feature came from, of the turn at
+        ``offset``, or of its neighbour for ``prev_words``/``next_words``), ``value`` (the
+        feature's value) and ``contribution``. Grouped by ``row``, the contributions add up to
+        the margin ``log(p_label / p_versus)`` (less the prior term, see the module notes).
+
+    Examples
+    --------
+    A client's complaint in the packaged mini corpus ("And you always do this, you look at the
+    clock..."): its terms add up to ``log(p_confrontation / p_none)``.
+
+    >>> import numpy as np
+    >>> from rupture_nlp.datasets import load_fixture
+    >>> from rupture_nlp.model import train
+    >>> df = load_fixture()
+    >>> model = train(df)
+    >>> terms = contributions(model, df, rows=[45])
+    >>> terms[["label", "versus"]].iloc[0].tolist()
+    ['confrontation', 'none']
+    >>> p = model.predict_proba(df)[45]
+    >>> bool(np.isclose(terms["contribution"].sum(), np.log(p[0] / p[1])))
+    True
+    """
+    if not len(turns):
+        return pd.DataFrame(columns=_CONTRIB_COLUMNS)
+    run = _run(model, turns, label)
+    classes = run.parts.classes
+    records = []
+    for r in _rows(run, rows).tolist():
+        for term in _terms(run, r, text):
+            records.append(
+                {"row": r, "label": classes[run.label[r]], "versus": classes[run.versus[r]]} | term
+            )
+    return pd.DataFrame.from_records(records, columns=_CONTRIB_COLUMNS)
+
+
+def explain(
+    model,
+    turns: pd.DataFrame,
+    top: int | None = DEFAULT_TOP,
+    text: bool = True,
+    rows=None,
+    label: str | None = None,
+) -> pd.DataFrame:
+    """The reasons each turn got its label: its words, cues and context, strongest first.
+
+    Parameters
+    ----------
+    model, turns, rows, label
+        As :func:`contributions`.
+    top : int or None
+        Keep each turn's ``top`` strongest reasons that pushed towards its label. ``None``
+        keeps every reason, those against the label and the ``baseline`` included: then each
+        turn's contributions add up to its margin.
+    text : bool
+        Quote the turn's own words (``word "pointless"``); ``False`` gives one ``own words``
+        reason instead, so that no transcript text is in the result.
+
+    Returns
+    -------
+    DataFrame
+        One row per reason: ``row`` (position in ``turns``), ``label``, ``versus`` (runner-up
+        label), ``margin``, ``kind`` (``words``, ``cue``, ``context``, ``turn`` or
+        ``baseline``), ``reason`` (what a supervisor reads) and ``contribution``.
+
+    Examples
+    --------
+    >>> from rupture_nlp.datasets import load_fixture
+    >>> from rupture_nlp.model import train
+    >>> df = load_fixture()
+    >>> reasons = explain(train(df), df, rows=[45])
+    >>> reasons[["label", "reason"]].to_numpy().tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['confrontation', 'next turn (therapist, reads as repair)'],
+     ['confrontation', 'words "look", "this", "i"'],
+     ['confrontation', '2 turns before (client, reads as confrontation)']]
+    """
+    if not len(turns):
+        return pd.DataFrame(columns=_REASON_COLUMNS)
+    run = _run(model, turns, label)
+    records = []
+    for r in _rows(run, rows).tolist():
+        head = {
+            "row": r,
+            "label": run.parts.classes[run.label[r]],
+            "versus": run.parts.classes[run.versus[r]],
+            "margin": float(run.margin[r]),
+        }
+        for kind, reason, value in _row_reasons(run, r, top, text):
+            records.append(head | {"kind": kind, "reason": reason, "contribution": value})
+    return pd.DataFrame.from_records(records, columns=_REASON_COLUMNS)
+
+
+def why(model, turns: pd.DataFrame, top: int = DEFAULT_TOP, text: bool = True) -> pd.Series:
+    """The ``why`` column: each flagged turn's top reasons as one string, ``""`` for ``none``.
+
+    What ``rupture tag --explain`` adds and the report shows; the format is in the module
+    notes and :func:`parse_why` reads it back. ``text=False`` quotes no words.
+
+    Examples
+    --------
+    >>> from rupture_nlp.datasets import load_fixture
+    >>> from rupture_nlp.model import train
+    >>> df = load_fixture()
+    >>> column = why(train(df), df, text=False)
+    >>> column.iloc[0], column.iloc[45]  # doctest: +NORMALIZE_WHITESPACE
+    ('', 'next turn (therapist, reads as repair) +2.37; own words +0.57;
+    2 turns before (client, reads as confrontation) +0.53')
+    """
+    out = pd.Series("", index=turns.index, dtype=object, name=WHY_COLUMN)
+    if not len(turns):
+        return out
+    run = _run(model, turns)
+    classes = list(run.parts.classes)
+    flagged = run.label != classes.index("none") if "none" in classes else np.ones(len(out), bool)
+    for r in np.flatnonzero(flagged).tolist():
+        pairs = [(reason, value) for _, reason, value in _row_reasons(run, r, top, text)]
+        out.iloc[r] = format_why(pairs)
+    return out
+
+
+def format_why(reasons) -> str:
+    """``(reason, contribution)`` pairs as one ``why`` string.
+
+    >>> format_why([('word "pointless"', 1.4213), ("question", 0.3)])
+    'word "pointless" +1.42; question +0.30'
+    """
+    return "; ".join(f"{reason} {value:+.2f}" for reason, value in reasons)
+
+
+def parse_why(value) -> list[tuple[str, float]]:
+    """Read a ``why`` string back into ``(reason, contribution)`` pairs (``[]`` for empty).
+
+    >>> parse_why('word "pointless" +1.42; previous turn (therapist, no marker) +0.30')
+    [('word "pointless"', 1.42), ('previous turn (therapist, no marker)', 0.3)]
+    """
+    if not isinstance(value, str) or not value.strip():
+        return []
+    pairs = []
+    for part in value.split("; "):
+        reason, _, number = part.rpartition(" ")
+        pairs.append((reason, float(number)))
+    return pairs
+
+
+def _row_reasons(run: _Pass, r: int, top: int | None, text: bool) -> list[tuple[str, str, float]]:
+    """Row ``r``'s terms grouped into ``(kind, reason, contribution)``, strongest first."""
+    kinds = run.parts.kinds
+    terms = _terms(run, r, text, lambda step, name: step == 0 and kinds[name] == "own")
+    sums: dict[tuple[str, str], float] = {}
+    words: dict[str, float] = {}
+    for t in terms:
+        key = _reason_of(run, r, t)
+        sums[key] = sums.get(key, 0.0) + t["contribution"]
+        if key == _OWN_WORDS:
+            words[t["word"]] = words.get(t["word"], 0.0) + t["contribution"]
+    ranked = sorted(((k, n, v) for (k, n), v in sums.items()), key=lambda x: (-x[2], x[1]))
+    if text:
+        ranked = [(k, _quote(words, v) if (k, n) == _OWN_WORDS else n, v) for k, n, v in ranked]
+    if top is None:
+        return ranked
+    return [x for x in ranked if x[2] > 0 and x[0] != "baseline"][:top]
+
+
+_OWN_WORDS = ("words", "own words")
+
+
+def _quote(words: dict[str, float], net: float, most: int = 3) -> str:
+    """The own-words reason with its strongest words: ``words "you keep", "pointless"``.
+
+    Lists the (up to ``most``) words and word pairs that pushed hardest the way the words did
+    on the whole (towards the label when ``net`` is positive), leaving out punctuation, which
+    the reason's figure still counts.
+    """
+    sign = 1.0 if net >= 0 else -1.0
+    pushing = sorted(
+        (-sign * v, w)
+        for w, v in words.items()
+        if sign * v > 0 and all(any(c.isalnum() for c in token) for token in w.split())
+    )
+    shown = [w.replace(";", ",").replace('"', "'") for _, w in pushing[:most]]
+    return "words " + ", ".join(f'"{w}"' for w in shown) if shown else _OWN_WORDS[1]
+
+
+def _reason_of(run: _Pass, r: int, t: dict) -> tuple[str, str]:
+    """The reason a term belongs to: ``(kind, what a reader sees)``."""
+    block, offset, feature = t["block"], t["offset"], t["feature"]
+    if block in ("intercept", "context") or (block == "cues" and feature in _BASELINE_CUES):
+        return "baseline", "baseline"
+    if offset:
+        return "context", _neighbour(run, r, offset)
+    kind = run.parts.kinds[block]
+    if kind == "own":
+        return _OWN_WORDS
+    if isinstance(kind, int):  # the words of a neighbour, as this turn's score reads them
+        return "context", _neighbour(run, r, kind)
+    if kind == "cues":
+        return _cue_reason(feature)
+    return "turn", f"{block} {feature}"
+
+
+def _cue_reason(name: str) -> tuple[str, str]:
+    if name in _SHAPE_PHRASES:
+        return "turn", _SHAPE_PHRASES[name]
+    where, cue = name.split("_", 1)
+    phrase = CUE_PHRASES.get(cue, cue)
+    if where.startswith("turn"):
+        return "cue", f"{_where(int(where[4:]))}: {phrase}"
+    return "cue", phrase
+
+
+def _where(step: int) -> str:
+    if step in (-1, 1):
+        return "previous turn" if step < 0 else "next turn"
+    return f"{abs(step)} turns {'before' if step < 0 else 'after'}"
+
+
+def _neighbour(run: _Pass, r: int, step: int) -> str:
+    """A neighbouring turn as a reason: who spoke it and how the first stage reads it."""
+    j = r + step
+    speaker = run.speakers[j] if run.speakers[j] in SPEAKER_ROLES else "client"
+    reads = run.parts.classes[int(run.scores[j].argmax())]
+    return f"{_where(step)} ({speaker}, {'no marker' if reads == 'none' else 'reads as ' + reads})"
