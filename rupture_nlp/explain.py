@@ -38,6 +38,7 @@ labelled ``none``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,6 +120,8 @@ class _Parts:
     union: FeatureUnion
     blocks: list  # (name, transformer, first column, width)
     kinds: dict  # block name -> "own", "cues", "other", or a neighbour's step
+    names: dict  # block name -> feature names, for blocks without hashed n-grams
+    baseline: np.ndarray  # per first-stage feature: a cue column that is part of the baseline
     w1: np.ndarray  # first stage: labels x features
     b1: np.ndarray
     w2: np.ndarray  # second stage: labels x context inputs
@@ -176,12 +179,28 @@ def _parts(model) -> _Parts:
     if start != w1.shape[1]:
         raise ModelError("the feature blocks do not add up to the classifier's features")
     power = float(model.prior_power or 0.0)
+    names = {
+        name: np.asarray(block.get_feature_names_out(), dtype=object)
+        for name, block, _, _ in blocks
+        if not hasattr(block, "turn_ngrams")
+    }
     return _Parts(
         classes=np.asarray(classes),
         encoder=encoder,
         union=union,
         blocks=blocks,
         kinds={name: _kind(block) for name, block, _, _ in blocks},
+        names=names,
+        baseline=np.isin(
+            np.arange(w1.shape[1]),
+            [
+                start + i
+                for name, block, start, _ in blocks
+                if isinstance(block, Cues)
+                for i, feature in enumerate(names[name])
+                if feature in _BASELINE_CUES
+            ],
+        ),
         w1=w1,
         b1=b1,
         w2=w2,
@@ -254,22 +273,39 @@ def _run(model, turns: pd.DataFrame, label: str | None = None) -> _Pass:
     )
 
 
-def _terms(run: _Pass, r: int, text: bool, names_for=None):
-    """The terms of row ``r``'s margin: dicts of offset, block, feature, word, value, contribution.
+@dataclass
+class _Batch:
+    """Terms from one source: a feature block of one turn's first-stage score, or one input."""
 
-    ``names_for(offset, block)`` says which feature terms need their n-gram names (all, when
-    None); the others are named by their hashed column, which costs nothing.
+    offset: int  # whose first-stage score: 0 the turn, -1 the previous turn...
+    block: str
+    features: list | np.ndarray | None  # a name per term; None where no one asked for names
+    words: list | None  # the n-gram each word feature came from
+    values: np.ndarray
+    contribs: np.ndarray
+
+
+def _single(offset: int, block: str, feature: str, value: float, contribution: float) -> _Batch:
+    return _Batch(offset, block, [feature], [""], np.array([value]), np.array([contribution]))
+
+
+def _terms(run: _Pass, r: int, names_for, whole_neighbours: bool = False) -> list[_Batch]:
+    """The terms of row ``r``'s margin, in batches.
+
+    ``names_for(offset, block)`` says how to name a word block's features: ``"words"`` by the
+    turn's n-grams (which splits a column among the n-grams that made it), ``"buckets"`` by the
+    hashed column, ``None`` not at all. ``whole_neighbours`` puts each neighbour's features in
+    one unnamed batch (block ``neighbour``), its baseline cue columns in another (``baseline``):
+    all a reason needs.
     """
     p, k, o = run.parts, run.label[r], run.versus[r]
     d2 = p.w2[k] - p.w2[o]
-    out = [
-        _term(0, "intercept", "second stage", "", 1.0, p.b2[k] - p.b2[o]),
-    ]
+    out = [_single(0, "intercept", "second stage", 1.0, p.b2[k] - p.b2[o])]
     if p.power:
         prior = -p.power * (p.log_prior[k] - p.log_prior[o])
-        out.append(_term(0, "intercept", "label priors", "", 1.0, prior))
+        out.append(_single(0, "intercept", "label priors", 1.0, prior))
     if run.context[r, 0]:
-        out.append(_term(0, "context", "client", "", run.context[r, 0], d2[0] * run.context[r, 0]))
+        out.append(_single(0, "context", "client", run.context[r, 0], d2[0] * run.context[r, 0]))
     n = len(run.label)
     for step, (therapist_cols, client_cols, here) in p.layout.items():
         j = r + step
@@ -277,66 +313,73 @@ def _terms(run: _Pass, r: int, text: bool, names_for=None):
             continue
         u = d2[client_cols] if run.client[j] else d2[therapist_cols]
         if here is not None:
-            out.append(_term(step, "context", "present", "", 1.0, d2[here]))
-        out.append(_term(step, "intercept", "first stage", "", 1.0, float(u @ p.b1)))
-        out += _feature_terms(run, j, step, u, text, names_for)
+            out.append(_single(step, "context", "present", 1.0, d2[here]))
+        out.append(_single(step, "intercept", "first stage", 1.0, float(u @ p.b1)))
+        if step and whole_neighbours:
+            out += _neighbour_terms(run, j, step, u)
+        else:
+            out += _feature_terms(run, j, step, u, names_for)
     return out
 
 
-def _term(offset, block, feature, word, value, contribution) -> dict:
-    return {
-        "offset": offset,
-        "block": block,
-        "feature": feature,
-        "word": word,
-        "value": float(value),
-        "contribution": float(contribution),
-    }
-
-
-def _feature_terms(run: _Pass, j: int, step: int, u, text: bool, names_for) -> list[dict]:
-    """Turn ``j``'s first-stage features, weighted by ``u`` (what the margin gives each score)."""
-    f, p = run.features, run.parts
+def _row_features(run: _Pass, j: int, u):
+    f = run.features
     lo, hi = f.indptr[j], f.indptr[j + 1]
     cols, vals = f.indices[lo:hi], f.data[lo:hi].astype(np.float64)
-    contrib = (u @ p.w1[:, cols]) * vals
+    return cols, vals, (u @ run.parts.w1[:, cols]) * vals
+
+
+def _neighbour_terms(run: _Pass, j: int, step: int, u) -> list[_Batch]:
+    cols, vals, contrib = _row_features(run, j, u)
+    base = run.parts.baseline[cols]
+    return [
+        _Batch(step, "baseline", None, None, vals[base], contrib[base]),
+        _Batch(step, "neighbour", None, None, vals[~base], contrib[~base]),
+    ]
+
+
+def _feature_terms(run: _Pass, j: int, step: int, u, names_for) -> list[_Batch]:
+    """Turn ``j``'s first-stage features, weighted by ``u`` (what the margin gives each score)."""
+    p = run.parts
+    cols, vals, contrib = _row_features(run, j, u)
     out = []
     for name, block, start, width in p.blocks:
         inside = (cols >= start) & (cols < start + width)
         if not inside.any():
             continue
         local, v, c = cols[inside] - start, vals[inside], contrib[inside]
-        if isinstance(block, Cues) or not hasattr(block, "turn_ngrams"):
-            labels = block.get_feature_names_out()
-            out += [
-                _term(step, name, labels[a], "", b, x) for a, b, x in zip(local, v, c, strict=True)
-            ]
-        elif text and (names_for is None or names_for(step, name)):
-            out += _named_terms(block.turn_ngrams(run.enc, j), step, name, local, v, c)
-        else:
+        how = names_for(step, name) if name not in p.names else "names"
+        if how == "names":
+            out.append(_Batch(step, name, p.names[name][local], None, v, c))
+        elif how == "words":
+            out.append(_named_terms(block.turn_ngrams(run.enc, j), step, name, local, v, c))
+        elif how == "buckets":
             buckets = np.flatnonzero(block.columns_ >= 0)[local]
-            out += [
-                _term(step, name, f"{block.prefix}{h}", "", b, x)
-                for h, b, x in zip(buckets, v, c, strict=True)
-            ]
+            out.append(_Batch(step, name, [f"{block.prefix}{h}" for h in buckets], None, v, c))
+        else:
+            out.append(_Batch(step, name, None, None, v, c))
     return out
 
 
-def _named_terms(ngrams, step, name, local, values, contribs) -> list[dict]:
-    """Split each column's term among the turn's n-grams that hashed to it, by their counts."""
-    by_column: dict[int, dict[tuple[str, str], int]] = {}
-    for col, feature, word in ngrams:
-        names = by_column.setdefault(col, {})
-        names[feature, word] = names.get((feature, word), 0) + 1
-    out = []
-    for col, value, contrib in zip(local.tolist(), values, contribs, strict=True):
-        names = by_column.get(col) or {("?", ""): 1}  # cannot happen: the turn made the column
-        total = sum(names.values())
-        out += [
-            _term(step, name, feature, word, value, contrib * count / total)
-            for (feature, word), count in names.items()
-        ]
-    return out
+def _named_terms(ngrams, step, name, local, values, contribs) -> _Batch:
+    """Split each column's term among the turn's n-grams that hashed to it, by their counts.
+
+    Every non-zero column of a turn was made by its own n-grams, so each gets a name; an
+    n-gram twice in the turn (or two that share a column) each take their share.
+    """
+    cols = np.fromiter((c for c, _, _ in ngrams), np.int64, len(ngrams))
+    at = np.searchsorted(local, cols)  # ``local`` is sorted: CSR rows keep sorted indices
+    keep = at < len(local)
+    keep[keep] = local[at[keep]] == cols[keep]
+    ngrams = [g for g, k in zip(ngrams, keep.tolist(), strict=True) if k]
+    at = at[keep]
+    counts = np.bincount(at, minlength=len(local))
+    unnamed = np.flatnonzero(counts == 0)  # none, unless a block's hashing changed
+    features = [f for _, f, _ in ngrams] + [f"column {c}" for c in local[unnamed]]
+    words = [w for _, _, w in ngrams] + [""] * len(unnamed)
+    at = np.r_[at, unnamed]
+    share = contribs[at] / np.maximum(counts[at], 1)
+    return _Batch(step, name, features, words, values[at], share)
 
 
 def _rows(run: _Pass, rows) -> np.ndarray:
@@ -404,13 +447,34 @@ def contributions(
         return pd.DataFrame(columns=_CONTRIB_COLUMNS)
     run = _run(model, turns, label)
     classes = run.parts.classes
-    records = []
+    how = "words" if text else "buckets"
+    parts = []
     for r in _rows(run, rows).tolist():
-        for term in _terms(run, r, text):
-            records.append(
-                {"row": r, "label": classes[run.label[r]], "versus": classes[run.versus[r]]} | term
+        for b in _terms(run, r, lambda step, name: how):
+            n = len(b.contribs)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "row": r,
+                        "label": classes[run.label[r]],
+                        "versus": classes[run.versus[r]],
+                        "offset": b.offset,
+                        "block": b.block,
+                        "feature": b.features,
+                        "word": b.words if b.words is not None else [""] * n,
+                        "value": b.values,
+                        "contribution": b.contribs,
+                    }
+                )
             )
-    return pd.DataFrame.from_records(records, columns=_CONTRIB_COLUMNS)
+    if not parts:
+        return pd.DataFrame(columns=_CONTRIB_COLUMNS)
+    terms = pd.concat(parts, ignore_index=True)
+    # an n-gram twice in a turn is one term
+    keys = ["row", "label", "versus", "offset", "block", "feature", "word"]
+    return terms.groupby(keys, sort=False, as_index=False).agg(
+        value=("value", "first"), contribution=("contribution", "sum")
+    )
 
 
 def explain(
@@ -524,14 +588,34 @@ def parse_why(value) -> list[tuple[str, float]]:
 def _row_reasons(run: _Pass, r: int, top: int | None, text: bool) -> list[tuple[str, str, float]]:
     """Row ``r``'s terms grouped into ``(kind, reason, contribution)``, strongest first."""
     kinds = run.parts.kinds
-    terms = _terms(run, r, text, lambda step, name: step == 0 and kinds[name] == "own")
+    want = "words" if text else None
+    batches = _terms(
+        run, r, lambda step, name: want if kinds[name] == "own" else None, whole_neighbours=True
+    )
     sums: dict[tuple[str, str], float] = {}
     words: dict[str, float] = {}
-    for t in terms:
-        key = _reason_of(run, r, t)
-        sums[key] = sums.get(key, 0.0) + t["contribution"]
-        if key == _OWN_WORDS:
-            words[t["word"]] = words.get(t["word"], 0.0) + t["contribution"]
+
+    def add(key, value):
+        sums[key] = sums.get(key, 0.0) + float(value)
+
+    for b in batches:
+        key = _reason_of(run, r, b)
+        if key is not None:
+            add(key, b.contribs.sum())
+        else:  # cue columns: each its own reason
+            for feature, value in zip(b.features, b.contribs, strict=True):
+                if feature in _BASELINE_CUES:
+                    add(("baseline", "baseline"), value)
+                else:
+                    add(
+                        ("context", _neighbour(run, r, b.offset))
+                        if b.offset
+                        else _cue_reason(feature),
+                        value,
+                    )
+        if key == _OWN_WORDS and b.words is not None:
+            for word, value in zip(b.words, b.contribs, strict=True):
+                words[word] = words.get(word, 0.0) + value
     ranked = sorted(((k, n, v) for (k, n), v in sums.items()), key=lambda x: (-x[2], x[1]))
     if text:
         ranked = [(k, _quote(words, v) if (k, n) == _OWN_WORDS else n, v) for k, n, v in ranked]
@@ -560,21 +644,23 @@ def _quote(words: dict[str, float], net: float, most: int = 3) -> str:
     return "words " + ", ".join(f'"{w}"' for w in shown) if shown else _OWN_WORDS[1]
 
 
-def _reason_of(run: _Pass, r: int, t: dict) -> tuple[str, str]:
-    """The reason a term belongs to: ``(kind, what a reader sees)``."""
-    block, offset, feature = t["block"], t["offset"], t["feature"]
-    if block in ("intercept", "context") or (block == "cues" and feature in _BASELINE_CUES):
+def _reason_of(run: _Pass, r: int, b: _Batch) -> tuple[str, str] | None:
+    """The reason a batch of terms belongs to, ``(kind, what a reader sees)``; ``None`` for
+    cue columns, which are reasons of their own."""
+    if b.block in ("intercept", "context", "baseline"):
         return "baseline", "baseline"
-    if offset:
-        return "context", _neighbour(run, r, offset)
-    kind = run.parts.kinds[block]
+    if b.block == "neighbour":
+        return "context", _neighbour(run, r, b.offset)
+    kind = run.parts.kinds[b.block]
+    if kind == "cues":
+        return None
+    if b.offset:
+        return "context", _neighbour(run, r, b.offset)
     if kind == "own":
         return _OWN_WORDS
     if isinstance(kind, int):  # the words of a neighbour, as this turn's score reads them
         return "context", _neighbour(run, r, kind)
-    if kind == "cues":
-        return _cue_reason(feature)
-    return "turn", f"{block} {feature}"
+    return "turn", b.block
 
 
 def _cue_reason(name: str) -> tuple[str, str]:
@@ -593,9 +679,13 @@ def _where(step: int) -> str:
     return f"{abs(step)} turns {'before' if step < 0 else 'after'}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _neighbour_phrase(step: int, speaker: str, reads: str) -> str:
+    return f"{_where(step)} ({speaker}, {'no marker' if reads == 'none' else 'reads as ' + reads})"
+
+
 def _neighbour(run: _Pass, r: int, step: int) -> str:
     """A neighbouring turn as a reason: who spoke it and how the first stage reads it."""
     j = r + step
     speaker = run.speakers[j] if run.speakers[j] in SPEAKER_ROLES else "client"
-    reads = run.parts.classes[int(run.scores[j].argmax())]
-    return f"{_where(step)} ({speaker}, {'no marker' if reads == 'none' else 'reads as ' + reads})"
+    return _neighbour_phrase(step, speaker, run.parts.classes[int(run.scores[j].argmax())])

@@ -26,6 +26,8 @@ spaCy's and murmurhash, the same in every process, so predictions are reproducib
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 from murmurhash.mrmr import hash as murmur
@@ -168,6 +170,13 @@ def _scaled(m: sp.csr_matrix, factor: float) -> sp.csr_matrix:
     if factor == 1:
         return m
     return sp.csr_matrix((m.data * np.float32(factor), m.indices, m.indptr), shape=m.shape)
+
+
+@functools.lru_cache(maxsize=8192)
+def _char_grams(text: str, lo: int, hi: int, n_features: int) -> dict[str, int]:
+    padded = f" {text} "
+    grams = {padded[i : i + k] for k in range(lo, hi + 1) for i in range(len(padded) - k + 1)}
+    return {g: (murmur(g) & 0x7FFFFFFF) % n_features for g in grams}
 
 
 class _HashedBlock(TransformerMixin, BaseEstimator):
@@ -329,11 +338,10 @@ class CharNgrams(_HashedBlock):
         return state
 
     def lemma_grams(self, text: str) -> dict[str, int]:
-        """The distinct character n-grams of one lemma and the hashed column of each."""
+        """The distinct character n-grams of one lemma and the hashed column of each (shared:
+        do not modify)."""
         lo, hi = self.ngram_range
-        padded = f" {text} "
-        grams = {padded[i : i + k] for k in range(lo, hi + 1) for i in range(len(padded) - k + 1)}
-        return {g: (murmur(g) & 0x7FFFFFFF) % self.n_features for g in grams}
+        return _char_grams(text, lo, hi, self.n_features)
 
     def _lemma_columns(self, text: str) -> np.ndarray:
         return np.array(sorted(self.lemma_grams(text).values()), dtype=np.int64)
