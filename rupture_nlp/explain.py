@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ from sklearn.utils.validation import check_is_fitted
 from .errors import ModelError
 from .features import CharNgrams, Cues, NeighbourWords, OwnWords, RoleWords
 from .labels import SPEAKER_ROLES, is_client
+from .model import with_predictions
 
 __all__ = [
     "DEFAULT_TOP",
@@ -57,6 +59,7 @@ __all__ = [
     "explain",
     "format_why",
     "parse_why",
+    "predict_with_reasons",
     "why",
 ]
 
@@ -118,6 +121,7 @@ class _Parts:
     classes: np.ndarray
     encoder: object
     union: FeatureUnion
+    clf: object
     blocks: list  # (name, transformer, first column, width)
     kinds: dict  # block name -> "own", "cues", "other", or a neighbour's step
     names: dict  # block name -> feature names, for blocks without hashed n-grams
@@ -188,6 +192,7 @@ def _parts(model) -> _Parts:
         classes=np.asarray(classes),
         encoder=encoder,
         union=union,
+        clf=clf,
         blocks=blocks,
         kinds={name: _kind(block) for name, block, _, _ in blocks},
         names=names,
@@ -228,6 +233,7 @@ class _Pass:
     enc: object
     features: object  # CSR: turns x first-stage features
     scores: np.ndarray  # first stage, turns x labels
+    proba: np.ndarray  # the model's predict_proba
     context: np.ndarray  # context-stage inputs
     label: np.ndarray  # index of the decided label, per turn
     versus: np.ndarray  # index of the runner-up
@@ -244,14 +250,20 @@ def _run(model, turns: pd.DataFrame, label: str | None = None) -> _Pass:
         raise ModelError(
             f"the model has no label {label!r}; its labels are {', '.join(parts.classes)}"
         )
+    # the pipeline's own steps and the stack's own methods: the same numbers as predict_proba
     enc = parts.encoder.transform(turns)
-    features = parts.union.transform(enc).tocsr()
-    scores = np.asarray(features @ parts.w1.T) + parts.b1
+    features = parts.union.transform(enc)
+    last = SimpleNamespace(  # the final step, as the stack scores it (one pass, not two)
+        classes_=parts.clf.classes_,
+        decision_function=lambda _: parts.clf.decision_function(features),
+    )
+    scores = model._scores(last, turns)
     context = model._context(scores, turns)
+    proba = model.second_.predict_proba(context)
     z = context @ parts.w2.T + parts.b2
     decided = z - parts.power * parts.log_prior
     if label is None:
-        label = decided.argmax(axis=1)
+        label = np.searchsorted(parts.classes, model.decide(proba))
     else:
         label = np.full(len(z), parts.classes.tolist().index(label))
     others = decided.copy()
@@ -261,8 +273,9 @@ def _run(model, turns: pd.DataFrame, label: str | None = None) -> _Pass:
     return _Pass(
         parts=parts,
         enc=enc,
-        features=features,
+        features=features.tocsr(),
         scores=scores,
+        proba=proba,
         context=context,
         label=label,
         versus=versus,
@@ -549,10 +562,41 @@ def why(model, turns: pd.DataFrame, top: int = DEFAULT_TOP, text: bool = True) -
     ('', 'next turn (therapist, reads as repair) +2.37; own words +0.57;
     2 turns before (client, reads as confrontation) +0.53')
     """
-    out = pd.Series("", index=turns.index, dtype=object, name=WHY_COLUMN)
     if not len(turns):
+        return pd.Series("", index=turns.index, dtype=object, name=WHY_COLUMN)
+    return _why_column(_run(model, turns), turns.index, top, text)
+
+
+def predict_with_reasons(
+    model, turns: pd.DataFrame, top: int = DEFAULT_TOP, text: bool = True
+) -> pd.DataFrame:
+    """:func:`rupture_nlp.model.predict` and the ``why`` column, from one pass of the model.
+
+    The predictions are those of ``predict`` (the same pipeline steps give the same numbers);
+    what ``rupture tag --explain`` writes.
+
+    Examples
+    --------
+    >>> from rupture_nlp.datasets import load_fixture
+    >>> from rupture_nlp.model import predict, train
+    >>> df = load_fixture()
+    >>> model = train(df)
+    >>> tagged = predict_with_reasons(model, df)
+    >>> tagged.drop(columns="why").equals(predict(model, df))
+    True
+    """
+    if not len(turns):
+        out = with_predictions(model, turns, np.zeros((0, len(model.classes_))))
+        out[WHY_COLUMN] = pd.Series(dtype=object)
         return out
     run = _run(model, turns)
+    out = with_predictions(model, turns, run.proba)
+    out[WHY_COLUMN] = _why_column(run, turns.index, top, text).to_numpy()
+    return out
+
+
+def _why_column(run: _Pass, index, top: int, text: bool) -> pd.Series:
+    out = pd.Series("", index=index, dtype=object, name=WHY_COLUMN)
     classes = list(run.parts.classes)
     flagged = run.label != classes.index("none") if "none" in classes else np.ones(len(out), bool)
     for r in np.flatnonzero(flagged).tolist():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ModelError, TranscriptError
-from .explain import WHY_COLUMN, why
+from .explain import predict_with_reasons
 from .model import predict
 from .modelio import load_model
 from .readers import iter_transcript_chunks
@@ -103,10 +103,7 @@ def iter_tagged(
 
 
 def _tag_chunk(fitted, chunk: pd.DataFrame, explain: bool) -> pd.DataFrame:
-    tagged = predict(fitted, chunk)
-    if explain:
-        tagged[WHY_COLUMN] = why(fitted, chunk).to_numpy()
-    return tagged
+    return predict_with_reasons(fitted, chunk) if explain else predict(fitted, chunk)
 
 
 def tag_files(

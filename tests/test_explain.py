@@ -251,6 +251,11 @@ def test_tag_explain_adds_the_why_column(tmp_path, mini_model, mini_csv, model, 
     assert result.exit_code == 0, result.output
     tagged = pd.read_csv(out, keep_default_na=False)
     assert tagged.columns[-1] == WHY_COLUMN
+    plain = tmp_path / "plain.csv"
+    CliRunner().invoke(cli, ["tag", mini_csv, "-m", str(mini_model), "-o", str(plain)])
+    pd.testing.assert_frame_equal(
+        tagged.drop(columns="why"), pd.read_csv(plain, keep_default_na=False)
+    )
     assert ((tagged["why"] == "") == (tagged["predicted_label"] == "none")).all()
     # chunks of whole sessions: each session's turns see the same neighbours as in one piece
     assert tagged["why"].tolist() == why(model, mini_df).tolist()
