@@ -318,7 +318,8 @@ def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_m
     "--explain",
     is_flag=True,
     help="Add a 'why' column: the top reasons (the turn's words, cues, neighbouring turns) for "
-    "each turn not labelled none. Tagging takes about twice as long.",
+    "each turn not labelled none. About 1.5 ms of CPU per such turn: the model's time 1.8x on "
+    "natural sessions, 5x on rupture-dense ones (README, 'Why this label').",
 )
 @jobs_option
 @n_process_option

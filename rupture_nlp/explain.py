@@ -19,21 +19,31 @@ another label more. The margin is positive exactly when the label wins, and each
 whether it pushed towards the label or towards the runner-up. A term of ``+0.7`` alone multiplies
 the odds of the label over the runner-up by ``e**0.7``, about two.
 
-**Reasons** group the terms for a reader (:func:`explain`, :func:`why`): the turn's own words
-(one reason per lemma or bigram, its word, role-word and character n-gram terms together), its
-cues, each neighbouring turn (its score, and the words of it that this turn's score reads,
-described by who spoke it and how the first stage reads it, never by its text), the turn's place
-and speaker. The intercepts are the ``baseline``, never a reason. Only the turn's own words are
-quoted, and none with ``text=False``.
+**Reasons** group the terms for a reader (:func:`explain`, :func:`why`):
+
+- the turn's own ``words``: one reason, all its lemma, lemma-pair, role-word and character
+  n-gram terms together, quoting the (up to three) words or pairs that pushed hardest;
+- each of its cues (``negation``, ``question``, ``short turn (4-12 words)``...) and of its
+  neighbours' cues as its own score reads them (``previous turn: question``);
+- each neighbouring turn, described by who spoke it and how the first stage reads it, never by
+  its text (``next turn (therapist, reads as repair)``): its score, and the words of it that
+  this turn's score reads;
+- ``speaker changed`` and ``place in the session``.
+
+What is the same for every turn of a speaker with the same neighbours present (the intercepts,
+the speaker's role, whether a previous or next turn exists) is the ``baseline``, never a reason:
+otherwise "spoken by the client" would head every withdrawal. Only the turn's own words are
+quoted, and none with ``text=False`` (``own words`` instead).
 
 The ``why`` column (``rupture tag --explain``) is the top reasons as one string, stable for
 other tools to read (:func:`parse_why`)::
 
-    word "pointless" +1.42; cue: negation +0.61; previous turn (therapist, reads as none) +0.35
+    words "whatever", "fine", "be fine" +7.75; 2 turns before (client, no marker) +1.06; \
+2 turns before: 'you' words +0.45
 
-``; ``-separated reasons, each a description, one space and a signed contribution with two
-decimals, strongest first; only reasons that pushed towards the label; empty for turns
-labelled ``none``.
+``; ``-separated reasons (at most :data:`DEFAULT_TOP`), each a description, one space and a
+signed contribution with two decimals, strongest first; only reasons that pushed towards the
+label; empty for turns labelled ``none``.
 """
 
 from __future__ import annotations

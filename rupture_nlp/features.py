@@ -349,11 +349,13 @@ class CharNgrams(_HashedBlock):
     def turn_ngrams(self, enc, i: int) -> list[tuple[int, str, str]]:
         """``(column, character n-gram, lemma it is in)`` for every lemma of turn ``i``."""
         check_is_fitted(self, "columns_")
-        out = []
+        hashed, grams, words = [], [], []
         for word in _turn_lemmas(enc, i)[1]:
-            grams = self.lemma_grams(word)
-            out += _kept(self.columns_, list(grams.values()), list(grams), [word] * len(grams))
-        return out
+            table = self.lemma_grams(word)
+            hashed += table.values()
+            grams += table
+            words += [word] * len(table)
+        return _kept(self.columns_, hashed, grams, words)
 
     def _per_lemma(self, uniq: np.ndarray, strings: dict) -> list[np.ndarray]:
         # cached per lemma, for one setting of the hashing parameters
