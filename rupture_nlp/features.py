@@ -26,6 +26,8 @@ spaCy's and murmurhash, the same in every process, so predictions are reproducib
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 from murmurhash.mrmr import hash as murmur
@@ -103,9 +105,14 @@ def _memo(enc, key, compute):
 
 def _word_entries(enc, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     """(turn, hashed column) of every lemma unigram and bigram."""
-    size = np.uint64(n_features)
     doc = np.repeat(np.arange(len(enc)), np.diff(enc.offsets))
-    lem = enc.lemmas.astype(np.uint64)
+    return _ngram_entries(enc.lemmas, doc, n_features)
+
+
+def _ngram_entries(lemmas: np.ndarray, doc: np.ndarray, n_features: int):
+    """(turn, hashed column) of every unigram in token order, then of every bigram in order."""
+    size = np.uint64(n_features)
+    lem = lemmas.astype(np.uint64)
     same = doc[1:] == doc[:-1]
     bi = ((lem[:-1] * _K1) ^ (lem[1:] * _K2))[same] % size
     rows = np.concatenate([doc, doc[:-1][same]])
@@ -115,9 +122,23 @@ def _word_entries(enc, n_features: int) -> tuple[np.ndarray, np.ndarray]:
 def _role_word_entries(enc, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     """(turn, hashed column) of every lemma unigram conjoined with its speaker's role."""
     doc = np.repeat(np.arange(len(enc)), np.diff(enc.offsets))
-    lem = enc.lemmas.astype(np.uint64)
-    role = enc.roles[doc].astype(np.uint64) + np.uint64(1)
-    return doc, ((lem * _K3 + role) % np.uint64(n_features)).astype(np.int64)
+    return doc, _role_columns(enc.lemmas, enc.roles[doc], n_features)
+
+
+def _role_columns(lemmas: np.ndarray, roles: np.ndarray, n_features: int) -> np.ndarray:
+    role = roles.astype(np.uint64) + np.uint64(1)
+    return ((lemmas.astype(np.uint64) * _K3 + role) % np.uint64(n_features)).astype(np.int64)
+
+
+def _turn_lemmas(enc, i: int) -> tuple[np.ndarray, list[str]]:
+    """Lemma hashes of turn ``i`` and their texts."""
+    lem = enc.lemmas[enc.offsets[i] : enc.offsets[i + 1]]
+    return lem, [enc.strings.get(int(h), "") for h in lem.tolist()]
+
+
+def _kept(columns: np.ndarray, hashed, features, words) -> list[tuple[int, str, str]]:
+    kept = columns[np.asarray(hashed, dtype=np.int64)].tolist()
+    return [(k, f, w) for k, f, w in zip(kept, features, words, strict=True) if k >= 0]
 
 
 def _frequent(counts: sp.csr_matrix, min_df: int) -> tuple[np.ndarray, np.ndarray]:
@@ -149,6 +170,13 @@ def _scaled(m: sp.csr_matrix, factor: float) -> sp.csr_matrix:
     if factor == 1:
         return m
     return sp.csr_matrix((m.data * np.float32(factor), m.indices, m.indptr), shape=m.shape)
+
+
+@functools.lru_cache(maxsize=8192)
+def _char_grams(text: str, lo: int, hi: int, n_features: int) -> dict[str, int]:
+    padded = f" {text} "
+    grams = {padded[i : i + k] for k in range(lo, hi + 1) for i in range(len(padded) - k + 1)}
+    return {g: (murmur(g) & 0x7FFFFFFF) % n_features for g in grams}
 
 
 class _HashedBlock(TransformerMixin, BaseEstimator):
@@ -214,6 +242,18 @@ class OwnWords(_HashedBlock):
     def _entries(self, enc):
         return _memo(enc, ("words", self.n_features), lambda: _word_entries(enc, self.n_features))
 
+    def turn_ngrams(self, enc, i: int) -> list[tuple[int, str, str]]:
+        """``(column, n-gram, n-gram)`` for every n-gram of turn ``i`` whose column was kept.
+
+        The reverse of the hashing, for one turn: which of the turn's own n-grams made each of
+        its non-zero columns (two may share one). :mod:`rupture_nlp.explain` names features so.
+        """
+        check_is_fitted(self, "columns_")
+        lem, words = _turn_lemmas(enc, i)
+        _, hashed = _ngram_entries(lem, np.zeros(len(lem), dtype=np.int64), self.n_features)
+        grams = words + [f"{a} {b}" for a, b in zip(words[:-1], words[1:], strict=True)]
+        return _kept(self.columns_, hashed, grams, grams)
+
     def _tfidf_rows(self, X) -> sp.csr_matrix:
         # the own-word rows that the neighbour blocks shift are the same rows: one per pass
         check_is_fitted(self, "columns_")
@@ -231,6 +271,13 @@ class RoleWords(_HashedBlock):
 
     def _entries(self, enc):
         return _role_word_entries(enc, self.n_features)
+
+    def turn_ngrams(self, enc, i: int) -> list[tuple[int, str, str]]:
+        """``(column, lemma, lemma)`` for every word of turn ``i`` (see :meth:`OwnWords.turn_ngrams`)."""
+        check_is_fitted(self, "columns_")
+        lem, words = _turn_lemmas(enc, i)
+        hashed = _role_columns(lem, np.full(len(lem), enc.roles[i]), self.n_features)
+        return _kept(self.columns_, hashed, words, words)
 
 
 class NeighbourWords(OwnWords):
@@ -260,6 +307,11 @@ class NeighbourWords(OwnWords):
         rows = _neighbour_rows(self._tfidf_rows(X), X.sessions, self.step)
         return _scaled(rows, self.weight)
 
+    def turn_ngrams(self, enc, i: int) -> list[tuple[int, str, str]]:
+        """The n-grams of the neighbour that fill turn ``i``'s row (none at a session's edge)."""
+        src, ok = _neighbour_index(enc.sessions, self.step)
+        return super().turn_ngrams(enc, int(src[i])) if ok[i] else []
+
 
 class CharNgrams(_HashedBlock):
     """Character n-grams of the turn's lemmas, counted through each distinct lemma once.
@@ -285,13 +337,25 @@ class CharNgrams(_HashedBlock):
         state.pop("_cache", None)
         return state
 
-    def _lemma_columns(self, text: str) -> np.ndarray:
+    def lemma_grams(self, text: str) -> dict[str, int]:
+        """The distinct character n-grams of one lemma and the hashed column of each (shared:
+        do not modify)."""
         lo, hi = self.ngram_range
-        padded = f" {text} "
-        grams = {padded[i : i + k] for k in range(lo, hi + 1) for i in range(len(padded) - k + 1)}
-        return np.array(
-            sorted((murmur(g) & 0x7FFFFFFF) % self.n_features for g in grams), dtype=np.int64
-        )
+        return _char_grams(text, lo, hi, self.n_features)
+
+    def _lemma_columns(self, text: str) -> np.ndarray:
+        return np.array(sorted(self.lemma_grams(text).values()), dtype=np.int64)
+
+    def turn_ngrams(self, enc, i: int) -> list[tuple[int, str, str]]:
+        """``(column, character n-gram, lemma it is in)`` for every lemma of turn ``i``."""
+        check_is_fitted(self, "columns_")
+        hashed, grams, words = [], [], []
+        for word in _turn_lemmas(enc, i)[1]:
+            table = self.lemma_grams(word)
+            hashed += table.values()
+            grams += table
+            words += [word] * len(table)
+        return _kept(self.columns_, hashed, grams, words)
 
     def _per_lemma(self, uniq: np.ndarray, strings: dict) -> list[np.ndarray]:
         # cached per lemma, for one setting of the hashing parameters

@@ -32,6 +32,7 @@ __all__ = [
     "fit_model",
     "predict",
     "train",
+    "with_predictions",
 ]
 
 PROBA_COLUMNS = tuple(f"p_{label}" for label in LABELS)
@@ -148,13 +149,20 @@ def predict(model, df: pd.DataFrame, chunk_turns: int = 20_000) -> pd.DataFrame:
     >>> [c for c in out.columns if c.startswith(("p_", "predicted"))]
     ['predicted_label', 'p_withdrawal', 'p_confrontation', 'p_repair', 'p_none']
     """
+    if not len(df):
+        return with_predictions(model, df, np.zeros((0, len(model.classes_))))
+    proba = np.vstack([model.predict_proba(part) for part in _session_chunks(df, chunk_turns)])
+    return with_predictions(model, df, proba)
+
+
+def with_predictions(model, df: pd.DataFrame, proba: np.ndarray) -> pd.DataFrame:
+    """A copy of ``df`` with the columns :func:`predict` adds, from ``model.predict_proba(df)``."""
     out = df.copy()
     if not len(df):
         out["predicted_label"] = pd.Series(dtype=str)
         for col in PROBA_COLUMNS:
             out[col] = pd.Series(dtype=float)
         return out
-    proba = np.vstack([model.predict_proba(part) for part in _session_chunks(df, chunk_turns)])
     classes = list(model.classes_)
     full = np.zeros((len(df), len(LABELS)))
     for j, label in enumerate(LABELS):

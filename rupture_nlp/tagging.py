@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ModelError, TranscriptError
+from .explain import predict_with_reasons
 from .model import predict
 from .modelio import load_model
 from .readers import iter_transcript_chunks
@@ -68,8 +69,12 @@ def iter_tagged(
     n_process: int | None = None,
     n_jobs: int = 1,
     columns=None,
+    explain: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """Yield tagged chunks of whole sessions, in input order: input columns plus predictions.
+
+    ``explain=True`` adds the ``why`` column of :func:`rupture_nlp.explain.why` (the top
+    reasons of each flagged turn), computed chunk by chunk with the predictions.
 
     ``n_jobs > 1`` tags chunks in worker processes (joblib's loky executor). Unlike spaCy's
     ``n_process``, which ships every Doc between processes, a worker receives a chunk's rows
@@ -83,7 +88,7 @@ def iter_tagged(
     chunks = iter_transcript_chunks(paths, speaker_map, chunk_turns, columns)
     if n_jobs == 1:
         for chunk in chunks:
-            yield predict(fitted, chunk)
+            yield _tag_chunk(fitted, chunk, explain)
         return
     from collections import deque
 
@@ -92,11 +97,15 @@ def iter_tagged(
     executor = get_reusable_executor(max_workers=n_jobs)
     pending: deque = deque()
     for chunk in chunks:
-        pending.append(executor.submit(predict, fitted, chunk))
+        pending.append(executor.submit(_tag_chunk, fitted, chunk, explain))
         if len(pending) >= 2 * n_jobs:
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
+
+
+def _tag_chunk(fitted, chunk: pd.DataFrame, explain: bool) -> pd.DataFrame:
+    return predict_with_reasons(fitted, chunk) if explain else predict(fitted, chunk)
 
 
 def tag_files(
@@ -109,8 +118,11 @@ def tag_files(
     n_process: int | None = None,
     n_jobs: int = 1,
     columns=None,
+    explain: bool = False,
 ) -> int:
     """Tag every turn of ``paths`` and write the result to ``out``; return the turn count.
+
+    ``explain=True`` adds the ``why`` column (see :func:`iter_tagged`).
 
     Nothing is written unless every chunk is tagged: the output is renamed into place at the end.
     """
@@ -118,7 +130,14 @@ def tag_files(
     n = 0
     with TableWriter(out) as writer:
         tagged_chunks = iter_tagged(
-            paths, model, speaker_map, chunk_turns, n_process, n_jobs, columns=columns
+            paths,
+            model,
+            speaker_map,
+            chunk_turns,
+            n_process,
+            n_jobs,
+            columns=columns,
+            explain=explain,
         )
         for tagged in tagged_chunks:
             writer.write(tagged)
