@@ -317,15 +317,33 @@ def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_m
 @jobs_option
 @n_process_option
 @speaker_map_option
+@click.option(
+    "--engine",
+    type=click.Choice(["process", "dask"]),
+    default="process",
+    show_default=True,
+    help="dask: tag on a Dask cluster (pip install 'rupture-nlp[dask]'); OUT is then a folder "
+    "of Parquet files. Without --scheduler, a local cluster of --jobs workers (default: one "
+    "per core).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --engine dask).",
+)
 @_fail_cleanly
-def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
+def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map, engine, scheduler):
     """Label every turn; keep the input columns, add predicted_label and p_<label>.
 
     \b
     Examples:
       rupture tag data/samples/ -o tagged.csv
       rupture tag session.vtt --speaker-map "Dr Lee=therapist,Sam=client" -o - | less
+      rupture tag "archive/*.parquet" -o tagged/ --engine dask --scheduler tcp://head:8786
     """
+    if engine == "dask" or scheduler:
+        return _tag_dask(paths, model, out, chunk_turns, n_jobs, speaker_map, scheduler)
     from .tagging import tag_files
 
     if n_jobs > 1 and (n_process or 1) > 1:
@@ -352,6 +370,27 @@ def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
         click.echo("", err=True)
     if out != "-":
         click.echo(f"tagged {n} turns -> {out}", err=True)
+
+
+def _tag_dask(paths, model, out, chunk_turns, n_jobs, speaker_map, scheduler):
+    from .distributed import require_dask, tag_to_parquet
+
+    try:
+        require_dask()
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    if out == "-":
+        raise click.UsageError("--engine dask writes a folder of Parquet files; give -o FOLDER")
+    n = tag_to_parquet(
+        paths,
+        out,
+        model=model,
+        scheduler=scheduler,
+        speaker_map=speaker_map,
+        n_workers=n_jobs if n_jobs > 1 else None,
+        chunk_turns=chunk_turns,
+    )
+    click.echo(f"tagged {n} turns -> {out}/ (Parquet)", err=True)
 
 
 @cli.command(context_settings=CONTEXT)
