@@ -165,6 +165,7 @@ def read_turns(paths, speaker_map: dict | None = None, blocksize: str | int = "6
                 )
             )
         by_kind.setdefault(suffix if suffix in _DASK_TABLES else None, []).append(f)
+    _same_columns([f for f in files if Path(f).suffix.lower() in _DASK_TABLES])
     frames = []
     for suffix, group in by_kind.items():
         where = group[0] if len(group) == 1 else f"{group[0]} (and {len(group) - 1} more)"
@@ -194,6 +195,34 @@ def read_turns(paths, speaker_map: dict | None = None, blocksize: str | int = "6
             "the inputs' files have different columns; tag files with different columns separately"
         )
     return frames[0] if len(frames) == 1 else dd.concat(frames, ignore_index=True)
+
+
+def _columns_of(path: str) -> list[str]:
+    if path.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        first = f.readline().rstrip("\r\n")
+    return [c.strip() for c in first.split("\t" if path.lower().endswith(".tsv") else ",")]
+
+
+def _same_columns(files: list[str]) -> None:
+    """Refuse tables whose columns differ, as ``rupture tag`` does: Dask would fill the gaps."""
+    if not files:
+        return
+    first = _columns_of(files[0])
+    for f in files[1:]:
+        cols = _columns_of(f)
+        if cols != first:
+            raise TranscriptError(
+                Problem(
+                    f,
+                    1,
+                    f"columns {', '.join(cols)} differ from those of {files[0]} "
+                    f"({', '.join(first)}); tag files with different columns separately",
+                )
+            )
 
 
 def _session_runs(df: pd.DataFrame, partition_info=None) -> pd.DataFrame:
