@@ -45,6 +45,7 @@ __all__ = [
 
 EXTRA_HINT = "the Dask engine needs the optional extra: pip install 'rupture-nlp[dask]'"
 _PATH = "_rupture_path"  # which file a row came from, while the rows are checked
+_VALIDATE_HINT = "run 'rupture validate' on the file for the line of each problem"
 _DASK_TABLES = {".csv": ",", ".tsv": "\t", ".parquet": None}
 _EPISODE_DTYPES = {
     "session_id": "str",
@@ -105,10 +106,7 @@ def _canonical(df: pd.DataFrame, speaker_map: dict, where: str) -> pd.DataFrame:
         parts.append(part)
         problems += probs
     if problems:
-        raise TranscriptError(
-            problems
-            + [Problem("", None, f"run 'rupture validate {where}' for the lines of each problem")]
-        )
+        raise TranscriptError(problems + [Problem("", None, _VALIDATE_HINT)])
     return _plain_strings(parts[0] if len(parts) == 1 else pd.concat(parts))
 
 
@@ -119,7 +117,7 @@ def _read_whole_file(path: str, speaker_map: dict) -> pd.DataFrame:
     return _plain_strings(df)
 
 
-def read_turns(paths, speaker_map: dict | None = None, blocksize: str | int = "64MB"):
+def read_turns(paths, speaker_map: dict | None = None, blocksize: str | int = "16MB"):
     """Read transcripts into a Dask DataFrame of canonical turns, checked partition by partition.
 
     CSV, TSV and Parquet go through Dask's own readers (``blocksize`` bytes a partition, so one
@@ -362,6 +360,18 @@ def tag_dataframe(turns, model=None, load_on_workers: bool = False, chunk_turns:
         ``distributed`` client (or handed to Dask's local scheduler when there is none).
     chunk_turns : int
         Turns per model call inside a partition (speed only, as in ``rupture tag``).
+
+    Examples
+    --------
+    Without a ``distributed`` client, Dask's threads in this process do the work:
+
+    >>> from rupture_nlp.datasets import fixture_path, load_fixture
+    >>> from rupture_nlp.model import train
+    >>> tagged = tag_dataframe(read_turns(fixture_path(), blocksize=2_000), train(load_fixture()))
+    >>> list(tagged.columns[-5:])
+    ['predicted_label', 'p_withdrawal', 'p_confrontation', 'p_repair', 'p_none']
+    >>> len(tagged.compute())
+    62
     """
     require_dask()
     if load_on_workers:
@@ -467,7 +477,7 @@ def tag_to_parquet(
     scheduler: str | None = None,
     speaker_map: dict | None = None,
     n_workers: int | None = None,
-    blocksize: str | int = "64MB",
+    blocksize: str | int = "16MB",
     chunk_turns: int = 20_000,
 ) -> int:
     """Tag ``paths`` on a Dask cluster and write partitioned Parquet to the folder ``out``.
@@ -485,7 +495,6 @@ def tag_to_parquet(
 
     out = Path(out)
     _check_output_dir(out, paths)
-    turns = read_turns(paths, speaker_map, blocksize)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     umask = os.umask(0)
@@ -493,17 +502,26 @@ def tag_to_parquet(
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the output should look like any new folder
     cluster = None
     try:
+        turns = read_turns(paths, speaker_map, blocksize)
         if scheduler is None:
             cluster = LocalCluster(
+                host="127.0.0.1",  # nothing on this machine listens beyond it
                 n_workers=n_workers or os.cpu_count() or 1,
                 threads_per_worker=1,
                 dashboard_address=None,
-                silence_logs=logging.ERROR,  # the p2p shuffle's notices are not the user's
+                silence_logs=logging.ERROR,  # the workers' start and stop notices
             )
         with Client(scheduler or cluster):
             tag_dataframe(turns, model, chunk_turns=chunk_turns).to_parquet(tmp, write_index=False)
         n = sum(pq.read_metadata(f).num_rows for f in tmp.glob("*.parquet"))
         _replace_dir(tmp, out)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        # what pandas' CSV parser stops at (a row with too many fields, bytes that are not
+        # UTF-8); Dask puts its own line before the parser's
+        reason = str(exc).splitlines()[-1].removeprefix("Original Message: ")
+        where = ", ".join(map(str, paths))
+        raise TranscriptError(f"{where}: unreadable table ({reason}); {_VALIDATE_HINT}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -190,3 +190,22 @@ def test_without_the_extra_the_error_says_what_to_install(archive, mini_model, m
     assert result.output == (
         "Error: the Dask engine needs the optional extra: pip install 'rupture-nlp[dask]'\n"
     )
+
+
+def test_a_malformed_csv_is_an_error_line_not_a_traceback(client, tmp_path, mini_model):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "session_id,turn,speaker,text\n"
+        "s1,1,therapist,How has the week been?\n"
+        "s1,2,client,Long, tiring,and I did not sleep\n"
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["tag", str(bad), "--model", str(mini_model), "-o", str(tmp_path / "out")]
+        + ["--scheduler", client.scheduler.address],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {bad}: unreadable table (Error tokenizing data.")
+    assert result.output.rstrip().endswith("for the line of each problem")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
