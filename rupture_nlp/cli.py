@@ -343,6 +343,8 @@ def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map, engine, 
       rupture tag "archive/*.parquet" -o tagged/ --engine dask --scheduler tcp://head:8786
     """
     if engine == "dask" or scheduler:
+        if n_process:
+            raise click.UsageError("--n-process does not apply to --engine dask; use --jobs")
         return _tag_dask(paths, model, out, chunk_turns, n_jobs, speaker_map, scheduler)
     from .tagging import tag_files
 

@@ -299,7 +299,8 @@ def whole_sessions(turns):
     if not cut.any():
         return turns
     # a session continued from an earlier partition is the first run of the partition it is in
-    sessions = [sid[part == i] for i in range(turns.npartitions)]
+    bounds = np.searchsorted(part, np.arange(turns.npartitions + 1))  # runs come in order
+    sessions = [sid[bounds[i] : bounds[i + 1]] for i in range(turns.npartitions)]
     continued = set(part[cut].tolist())
     parts = turns.to_delayed()
     mended = []

@@ -81,6 +81,15 @@ def test_sessions_cut_between_partitions_are_tagged_whole(client, archive, mini_
     pd.testing.assert_frame_equal(in_order(got), in_order(expected))
 
 
+def test_a_session_longer_than_several_partitions_is_put_back_together(client, archive, mini_df):
+    turns = read_turns(archive, blocksize=200)  # ~2 turns a partition, ~10 partitions a session
+    assert turns.npartitions > 3 * mini_df["session_id"].nunique()
+    whole = whole_sessions(turns)
+    assert whole.npartitions == 6
+    # in input order, with the readers' types: exactly the table the single process reads
+    pd.testing.assert_frame_equal(whole.compute().reset_index(drop=True), mini_df)
+
+
 def test_workers_can_load_the_model_file_themselves(client, archive, mini_model, tmp_path):
     got = tag_dataframe(read_turns(archive), mini_model, load_on_workers=True).compute()
     pd.testing.assert_frame_equal(
@@ -177,6 +186,8 @@ def test_rupture_tag_engine_dask_refuses_a_file_or_an_input_folder(archive, mini
         assert result.exit_code == 1 and message in result.output, result.output
     result = runner.invoke(cli, [*base, "-o", "-"], catch_exceptions=False)
     assert result.exit_code == 2 and "give -o FOLDER" in result.output
+    result = runner.invoke(cli, [*base, "-o", "t", "--n-process", "2"], catch_exceptions=False)
+    assert result.exit_code == 2 and "--n-process does not apply to --engine dask" in result.output
 
 
 def test_without_the_extra_the_error_says_what_to_install(archive, mini_model, monkeypatch):
