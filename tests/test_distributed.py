@@ -69,6 +69,18 @@ def test_tagging_on_the_cluster_gives_the_single_process_rows(
     assert tagged.dtypes.to_dict() == tagged.compute().dtypes.to_dict()
 
 
+@pytest.mark.parametrize("suffix", [".tsv", ".parquet"])
+def test_tsv_and_parquet_archives_give_the_same_rows(client, archive, mini_model, tmp_path, suffix):
+    other = tmp_path / f"archive{suffix}"
+    other.mkdir()
+    for path in sorted(archive.iterdir()):
+        write_table(pd.read_csv(path, keep_default_na=False), other / f"{path.stem}{suffix}")
+    got = tag_dataframe(read_turns(other), mini_model).compute()
+    expected = single_process([other], mini_model, tmp_path)
+    assert got.dtypes.to_dict() == expected.dtypes.to_dict()
+    pd.testing.assert_frame_equal(in_order(got), in_order(expected))
+
+
 def test_sessions_cut_between_partitions_are_tagged_whole(client, archive, mini_model, tmp_path):
     turns = read_turns(archive, blocksize=700)
     firsts = turns.map_partitions(lambda p: p["session_id"].drop_duplicates()).compute()
