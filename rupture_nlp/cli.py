@@ -392,7 +392,7 @@ def _tag_dask(paths, model, out, chunk_turns, n_jobs, speaker_map, scheduler):
         n_workers=n_jobs if n_jobs > 1 else None,
         chunk_turns=chunk_turns,
     )
-    click.echo(f"tagged {n} turns -> {out}/ (Parquet)", err=True)
+    click.echo(f"tagged {n} turns -> {str(out).rstrip('/')}/ (Parquet)", err=True)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -267,8 +267,9 @@ def whole_sessions(turns):
     """``turns`` with every session inside one partition, in input order.
 
     One cheap pass lists each partition's sessions (a few bytes a session). When no session is
-    cut, ``turns`` is returned as it is; otherwise its rows are shuffled by ``session_id`` and
-    each partition is put back in input order. A session that comes back after other sessions
+    cut, ``turns`` is returned as it is; otherwise each cut session is moved whole into the
+    partition where it began, so only rows at partition edges move (a hash shuffle would move
+    the whole table for a few cut sessions). Input order is kept. A session that comes back after other sessions
     (or whose id is in two files) is refused, as the single-process readers refuse it.
 
     Examples
@@ -381,9 +382,9 @@ def tag_dataframe(turns, model=None, load_on_workers: bool = False, chunk_turns:
         from .tagging import default_model_path
 
         path = str(Path(model if model is not None else default_model_path()).resolve())
-        load_model(path)  # every check once here, so a bad file fails before any work is sent
-        shipped, path_sha = None, (path, read_metadata(path)["sha256"])
-        fitted = _model_from_path(*path_sha)
+        path_sha = (path, read_metadata(path)["sha256"])
+        fitted = _model_from_path(*path_sha)  # checked here first: a bad file sends no work
+        shipped = None
     else:
         fitted, _ = resolve_model(model)
         path_sha = None
