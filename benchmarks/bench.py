@@ -8,7 +8,7 @@ a time.
 Inputs are built from the corpus: its turns are resampled into new sessions (whole sessions,
 with new ids) up to the size asked for, so texts, lengths and speaker patterns stay real.
 
-Usage: python benchmarks/bench.py [--quick] [--out bench-out/] [--only throughput growth ...]
+Usage: python benchmarks/bench.py [--quick] [--out bench-out/] [--turns N] [--only dask ...]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from rupture_nlp.training import train_and_save
 from rupture_nlp.writers import write_table
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("throughput", "growth", "multicore", "training")
+SECTIONS = ("throughput", "growth", "multicore", "dask", "training")
 
 
 def machine() -> str:
@@ -244,6 +244,48 @@ def multicore(corpus, n: int, model_path: Path, work: Path, n_tag: int) -> list[
     return rows
 
 
+def dask_engine(corpus, n: int, model_path: Path, work: Path) -> list[dict]:
+    """``rupture tag --engine dask`` on a LocalCluster of two workers against the single process,
+    on the same file in the same run (the cluster's start-up is inside its time)."""
+    src = turns_file(corpus, n, work)
+    runs = (
+        ("rupture tag (single process)", "tagged.parquet", ()),
+        ("rupture tag --jobs 2", "tagged.parquet", ("--jobs", "2")),
+        (
+            "rupture tag --engine dask (LocalCluster, 2 workers)",
+            "tagged-dask",
+            ("--engine", "dask", "--jobs", "2"),
+        ),
+    )
+    rows, one = [], None
+    for name, out, extra in runs:
+        wall, _ = run_tag(src, model_path, work / out, *extra)
+        one = one or wall
+        rows.append(
+            {
+                "what": name,
+                "turns": n,
+                "seconds": round(wall, 1),
+                "turns/s": int(n / wall),
+                "ratio to single process": round(one / wall, 2),
+            }
+        )
+    single, dask_out = (
+        pd.read_parquet(work / "tagged.parquet"),
+        pd.read_parquet(work / "tagged-dask"),
+    )
+    key = ["session_id", "turn"]
+    pd.testing.assert_frame_equal(
+        dask_out.sort_values(key).reset_index(drop=True),
+        single.sort_values(key).reset_index(drop=True),
+    )
+    (work / "tagged.parquet").unlink()
+    import shutil
+
+    shutil.rmtree(work / "tagged-dask")
+    return rows
+
+
 def show(title: str, rows: list[dict]) -> None:
     print(f"\n## {title}\n")
     print(pd.DataFrame(rows).to_string(index=False))
@@ -254,6 +296,12 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-out")
+    ap.add_argument(
+        "--turns",
+        type=int,
+        default=None,
+        help="turns for the Dask row (default 1,000,000; 20,000 with --quick)",
+    )
     ap.add_argument(
         "--only",
         nargs="+",
@@ -288,6 +336,10 @@ def main(argv=None) -> None:
             20_000 if args.quick else 1_000_000,
         )
         show("Multi-core: spaCy n_process, and joblib workers for tag", results["multicore"])
+    if "dask" in args.only:
+        n_dask = args.turns or (20_000 if args.quick else 1_000_000)
+        results["dask"] = dask_engine(corpus, n_dask, model_path, args.out)
+        show(f"Dask engine on {n_dask:,} turns (same file, same rows)", results["dask"])
     if "training" in args.only:
         results["training"] = training(corpus, args.out, 2 if args.quick else 10)
         show("Training time (cross-validation shown separately)", results["training"])

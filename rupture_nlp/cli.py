@@ -352,8 +352,35 @@ def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_m
 @n_process_option
 @speaker_map_option
 @columns_option
+@click.option(
+    "--engine",
+    type=click.Choice(["process", "dask"]),
+    default="process",
+    show_default=True,
+    help="dask: tag on a Dask cluster (pip install 'rupture-nlp[dask]'); OUT is then a folder "
+    "of Parquet files. Without --scheduler, a local cluster of --jobs workers (default: one "
+    "per core).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --engine dask).",
+)
 @_fail_cleanly
-def tag(paths, model, out, chunk_turns, explain, n_jobs, n_process, speaker_map, columns):
+def tag(
+    paths,
+    model,
+    out,
+    chunk_turns,
+    explain,
+    n_jobs,
+    n_process,
+    speaker_map,
+    columns,
+    engine,
+    scheduler,
+):
     """Label every turn; keep the input columns, add predicted_label and p_<label>.
 
     \b
@@ -361,7 +388,16 @@ def tag(paths, model, out, chunk_turns, explain, n_jobs, n_process, speaker_map,
       rupture tag data/samples/ -o tagged.csv
       rupture tag session.vtt --speaker-map "Dr Lee=therapist,Sam=client" -o - | less
       rupture tag data/samples/ --explain -o tagged-why.csv
+      rupture tag "archive/*.parquet" -o tagged/ --engine dask --scheduler tcp://head:8786
     """
+    if engine == "dask" or scheduler:
+        if n_process:
+            raise click.UsageError("--n-process does not apply to --engine dask; use --jobs")
+        if explain or columns:
+            raise click.UsageError(
+                "--explain and --columns are not yet supported with --engine dask"
+            )
+        return _tag_dask(paths, model, out, chunk_turns, n_jobs, speaker_map, scheduler)
     from .tagging import tag_files
 
     if n_jobs > 1 and (n_process or 1) > 1:
@@ -390,6 +426,27 @@ def tag(paths, model, out, chunk_turns, explain, n_jobs, n_process, speaker_map,
         click.echo("", err=True)
     if out != "-":
         click.echo(f"tagged {n} turns -> {out}", err=True)
+
+
+def _tag_dask(paths, model, out, chunk_turns, n_jobs, speaker_map, scheduler):
+    from .distributed import require_dask, tag_to_parquet
+
+    try:
+        require_dask()
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    if out == "-":
+        raise click.UsageError("--engine dask writes a folder of Parquet files; give -o FOLDER")
+    n = tag_to_parquet(
+        paths,
+        out,
+        model=model,
+        scheduler=scheduler,
+        speaker_map=speaker_map,
+        n_workers=n_jobs if n_jobs > 1 else None,
+        chunk_turns=chunk_turns,
+    )
+    click.echo(f"tagged {n} turns -> {str(out).rstrip('/')}/ (Parquet)", err=True)
 
 
 @cli.command(context_settings=CONTEXT)

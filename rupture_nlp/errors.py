@@ -43,6 +43,10 @@ class TranscriptError(ValueError):
         )
         super().__init__(first + suffix)
 
+    def __reduce__(self):
+        # with its problems, not only its message, when it comes back from another process
+        return type(self), (self.problems,)
+
 
 class ModelError(ValueError):
     """A model file is missing, tampered with, or was made by incompatible versions."""
