@@ -26,6 +26,7 @@ import pandas as pd
 
 from .errors import Problem, TranscriptError
 from .labels import normalise_role
+from .speakers import apply_speaker_roles
 from .validation import check_frame
 
 __all__ = [
@@ -442,7 +443,7 @@ def _finish(
 ):
     if df is None:
         return pd.DataFrame(), problems, lines
-    df = _normalise_table(df, speaker_map)
+    df = apply_speaker_roles(_normalise_table(df, speaker_map), path, speaker_map)
     cue_file = path.suffix.lower() in CUE_SUFFIXES
     df, more = check_frame(df, str(path), lines, check_times=not cue_file)
     return df, problems + more, lines
