@@ -507,6 +507,7 @@ def _warn_suspicious(path, inferred: pd.DataFrame, known: dict) -> None:
     names a therapist the text contradicts with posterior at least :data:`CONTRADICTION`."""
     found: dict[str, list[tuple[str, str]]] = {}
     stem = Path(path).stem
+    prior = load_role_model()["prior_n_therapists"]
     for sid, g in inferred.groupby("session_id", sort=False):
         names = g["speaker_name"].tolist()
         if len(names) < 2:
@@ -527,10 +528,7 @@ def _warn_suspicious(path, inferred: pd.DataFrame, known: dict) -> None:
             continue
         free = [None] * len(names)
         roles, _conf, sure = _assign_session(
-            g["p_therapist"].to_numpy(),
-            g["n_words"].to_numpy(),
-            free,
-            load_role_model()["prior_n_therapists"],
+            g["p_therapist"].to_numpy(), g["n_words"].to_numpy(), free, prior
         )
         ours = {n for n, r in zip(names, roles, strict=True) if r == "therapist"}
         theirs = {n for n, r in zip(names, given, strict=True) if r == "therapist"}
@@ -538,8 +536,8 @@ def _warn_suspicious(path, inferred: pd.DataFrame, known: dict) -> None:
             found.setdefault("contradiction", []).append(
                 (
                     sid,
-                    f"the map makes {_join(theirs)} the therapist, but the turns read as "
-                    f"{_join(ours)}'s (inferred with confidence {sure:.2f}); check the map "
+                    f"the map makes {_join(theirs)} the therapist, but the turns say "
+                    f"{_join(ours)} (inferred with confidence {sure:.2f}); check the map "
                     f"('rupture speakers {path}' shows the evidence)",
                 )
             )

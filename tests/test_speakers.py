@@ -200,8 +200,8 @@ def test_swapped_map_warns_and_the_right_map_does_not(diarised, no_warnings):
     with pytest.warns(SpeakerMapWarning) as caught:
         read_file(path, swapped)
     assert [str(w.message) for w in caught] == [
-        f"{path}: the map makes 'SPEAKER_00' the therapist, but the turns read as "
-        f"'SPEAKER_01''s (inferred with confidence 1.00); check the map "
+        f"{path}: the map makes 'SPEAKER_00' the therapist, but the turns say "
+        f"'SPEAKER_01' (inferred with confidence 1.00); check the map "
         f"('rupture speakers {path}' shows the evidence)"
     ]
 
@@ -357,8 +357,8 @@ def test_tag_with_auto_records_inferred_roles_and_a_swapped_map_warns(
     swapped = runner.invoke(cli, [*args, "--speaker-map", "SPEAKER_00=therapist,SPEAKER_01=client"])
     assert swapped.exit_code == 0
     assert swapped.stderr.splitlines()[0] == (
-        f"Warning: {path}: the map makes 'SPEAKER_00' the therapist, but the turns read as "
-        f"'SPEAKER_01''s (inferred with confidence 1.00); check the map "
+        f"Warning: {path}: the map makes 'SPEAKER_00' the therapist, but the turns say "
+        f"'SPEAKER_01' (inferred with confidence 1.00); check the map "
         f"('rupture speakers {path}' shows the evidence)"
     )
     right = runner.invoke(cli, [*args, "--speaker-map", "SPEAKER_00=client,SPEAKER_01=therapist"])
@@ -379,3 +379,26 @@ def test_validate_accepts_a_diarised_folder_with_auto(files, diarised):
     assert "'therapsit' is not a role (expected therapist, client or client2..client9)" in (
         bad.stderr
     )
+
+
+def test_scan_and_evaluate_read_diarised_files_with_auto(diarised, tmp_path, mini_model, mini_df):
+    runner = CliRunner()
+    out = tmp_path / "episodes.csv"
+    scanned = runner.invoke(
+        cli,
+        ["scan", str(diarised), "--model", str(mini_model), "-o", str(out)]
+        + ["--speaker-map", "auto"],
+        catch_exceptions=False,
+    )
+    assert scanned.exit_code == 0, scanned.output
+    assert scanned.stderr.splitlines()[-1].startswith("3 sessions, ")
+    table = tmp_path / "coded_diarised.csv"
+    render_diarised(mini_df, seed=1).drop(columns=["true_role", "speaker_name"]).to_csv(
+        table, index=False
+    )
+    args = ["evaluate", str(table), "--model", str(mini_model)]
+    refused = runner.invoke(cli, args)
+    assert refused.exit_code == 1 and "unknown speaker 'SPEAKER_0" in refused.output
+    evaluated = runner.invoke(cli, [*args, "--speaker-map", "auto"], catch_exceptions=False)
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "macro" in evaluated.stdout
