@@ -202,8 +202,13 @@ def speaker_map_from_option(value: str | None) -> dict[str, str]:
 
     if not value or not value.strip():
         return {}
-    if Path(value).is_file():
+    if value.strip().lower() != "auto" and Path(value).is_file():
         return read_speaker_map_file(value)
+    if "=" not in value and "," not in value and value.strip().lower() != "auto":
+        raise TranscriptError(
+            f"{value}: no such map file (or write the map inline: 'Dr Lee=therapist,Sam=client',"
+            " or 'auto')"
+        )
     items = [item.strip() for item in value.split(",")]
     infer = "auto" in (item.lower() for item in items)
     given = parse_speaker_map(",".join(item for item in items if item.lower() != "auto"))
@@ -453,6 +458,10 @@ def apply_speaker_roles(
     holds a role where one is known and the name otherwise. With ``speaker_map.infer`` the
     names left get inferred roles and the frame gains ``role_source`` (``file``, ``map`` or
     ``inferred``) and ``role_confidence``; ``speaker_name`` keeps the names.
+
+    Inference sees the piece it is given: a file read whole (``read_transcripts``, every
+    transcript format) is inferred per session; a large table streamed by ``tag``/``scan`` in
+    pieces of ``chunk_turns`` has a session cut by a piece boundary inferred once per piece.
     """
     infer = bool(getattr(speaker_map, "infer", False))
     scoped = getattr(speaker_map, "per_session", None) or {}

@@ -214,6 +214,8 @@ def test_everyone_a_client_warns(diarised):
         f"{path}: no therapist: 'Maya Patel', 'Jordan Reyes' are all mapped to client roles"
     )
     assert set(df["speaker"]) == {"client", "client2"}  # a warning, not an error
+    with pytest.warns(SpeakerMapWarning, match="no client: 'Maya Patel', 'Jordan Reyes' are all"):
+        read_transcripts(path, {"Maya Patel": "therapist", "Jordan Reyes": "therapist"})
 
 
 def test_many_sessions_warn_once_per_file(tmp_path, mini_df):
@@ -256,6 +258,12 @@ def test_map_file_with_sessions_names_with_commas_and_auto(tmp_path):
         "session01": {"SPEAKER_00": "client", "SPEAKER_01": "therapist"}
     }
     assert speaker_map_from_option(str(path)).per_session == m.per_session
+    with pytest.raises(TranscriptError) as err:
+        speaker_map_from_option(str(tmp_path / "rolse.txt"))
+    assert str(err.value) == (
+        f"{tmp_path / 'rolse.txt'}: no such map file (or write the map inline: "
+        "'Dr Lee=therapist,Sam=client', or 'auto')"
+    )
 
 
 def test_map_file_with_a_misspelt_role_says_where(tmp_path):
