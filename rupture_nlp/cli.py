@@ -434,7 +434,12 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_proc
 @paths_argument
 @click.option("--no-text", is_flag=True, help="Leave each speaker's first lines out.")
 @click.option(
-    "--lines", "n_lines", default=3, show_default=True, type=click.IntRange(1), help="First lines."
+    "--lines",
+    "n_lines",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Lines shown per speaker.",
 )
 @click.option(
     "--write-map",
