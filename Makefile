@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL := models/rupture-default.joblib
 SEED ?= 0
 
-.PHONY: install test lint format model demo evaluate bench datacard clean
+.PHONY: install test lint format model demo evaluate bench datacard speaker-roles clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ evaluate: install
 ## Data card figures (counts, agreement) from the corpus files.
 datacard: install
 	$(BIN)/python scripts/data_card.py --data data/ --write data/README.md
+
+## The speaker-role model (rupture_nlp/speaker_roles.json) from the train split, and its
+## figures in the README.
+speaker-roles: install
+	$(BIN)/python scripts/fit_speaker_roles.py --data data/ --write README.md
 
 bench: install
 	$(BIN)/python benchmarks/bench.py

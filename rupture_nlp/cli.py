@@ -47,14 +47,15 @@ def speaker_map_option(func):
         "speaker_map",
         metavar="MAP",
         help="Map names in the files to roles, e.g. 'Dr Lee=therapist,Sam=client' (a name may "
-        "hold commas: 'Dr. Maya Patel, PhD=therapist'), or a map file with one name=role a line.",
+        "hold commas: 'Dr. Maya Patel, PhD=therapist'); a map file with one name=role a line; or "
+        "'auto' to infer the roles per file (see 'rupture speakers').",
     )
     @functools.wraps(func)
     def wrapper(*args, speaker_map=None, **kwargs):
-        from .readers import parse_speaker_map
+        from .speakers import speaker_map_from_option
 
         try:
-            kwargs["speaker_map"] = parse_speaker_map(speaker_map)
+            kwargs["speaker_map"] = speaker_map_from_option(speaker_map)
         except TranscriptError as exc:  # every bad line of a map file, not the first alone
             message = "\n".join(map(str, exc.problems))
             raise click.BadParameter(message, param_hint="--speaker-map") from None
@@ -178,6 +179,25 @@ def cli():
       rupture scan recordings/ -o episodes.csv --report report.html
     """
     _exit_on_sigterm()
+    _warnings_to_stderr()
+
+
+def _warnings_to_stderr() -> None:
+    """The library's warnings about the user's input (a suspicious speaker map) read as
+    ``Warning: ...`` lines, without Python's source-line noise."""
+    import warnings
+
+    from .speakers import SpeakerMapWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SpeakerMapWarning):
+            _say(f"Warning: {message}")
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 def _exit_on_sigterm() -> None:
@@ -507,6 +527,64 @@ def scan(
         f"{len(result.sessions)} sessions, {len(result.episodes)} episodes, {n_unrep} not repaired",
         err=True,
     )
+
+
+@cli.command(context_settings=CONTEXT)
+@paths_argument
+@click.option("--no-text", is_flag=True, help="Leave each speaker's first lines out.")
+@click.option(
+    "--lines",
+    "n_lines",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Lines shown per speaker.",
+)
+@click.option(
+    "--write-map",
+    "write_map",
+    type=click.Path(dir_okay=False),
+    help="Also write the roles as a map file to check, edit and pass with --speaker-map FILE.",
+)
+@speaker_map_option
+@_fail_cleanly
+def speakers(paths, no_text, n_lines, write_map, speaker_map):
+    """Who is who in each file: turns, share of words and questions, a suggested role.
+
+    Roles come from the file (Therapist:, Client:), from --speaker-map, or are inferred from
+    how each speaker talks, with the probability that the inferred role is right.
+
+    \b
+    Examples:
+      rupture speakers session.vtt
+      rupture speakers recordings/ --no-text --write-map roles.txt
+      rupture tag recordings/ --speaker-map roles.txt -o tagged.csv
+    """
+    from .speakers import describe_speakers, format_speaker_map
+    from .writers import check_output, write_text
+
+    if write_map:
+        check_output(write_map, paths, suffixes=(".txt",))
+    summary = describe_speakers(paths, speaker_map, n_lines=n_lines, text=not no_text)
+    for sid, group in summary.groupby("session_id", sort=False):
+        inferred = group[group["role_source"] == "inferred"]
+        sure = f", map confidence {inferred['map_confidence'].iloc[0]:.2f}" if len(inferred) else ""
+        click.echo(f"{sid}: {len(group)} speaker(s){sure}")
+        for row in group.itertuples():
+            how = (
+                f"{row.confidence:.2f} inferred"
+                if row.role_source == "inferred"
+                else row.role_source
+            )
+            click.echo(
+                f"  {row.speaker_name:<20} {row.role:<10} ({how})  {row.turns} turns, "
+                f"{row.word_share:.0%} of words, {row.question_share:.0%} questions"
+            )
+            for line in getattr(row, "first_lines", []):
+                click.echo(f"      {line if len(line) <= 90 else line[:87] + '...'}")
+    if write_map:
+        write_text(write_map, format_speaker_map(summary))
+        _say(f"wrote {write_map}: check it, then pass it with --speaker-map {write_map}")
 
 
 @cli.command(context_settings=CONTEXT)

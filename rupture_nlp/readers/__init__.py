@@ -25,7 +25,7 @@ from .reading import (
     read_label_table,
     read_transcripts,
 )
-from .speakers import parse_speaker_map, read_speaker_map
+from .speakers import SpeakerMap, parse_speaker_map, read_speaker_map
 from .tables import parse_column_map
 from .textfile import parse_time
 
@@ -48,6 +48,7 @@ __all__ = [
     "read_label_table",
     "read_plain_text",
     "read_speaker_map",
+    "SpeakerMap",
     "read_transcripts",
     "session_ids",
 ]

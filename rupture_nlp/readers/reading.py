@@ -51,7 +51,9 @@ def _normalise_table(df: pd.DataFrame, speaker_map: dict[str, str]) -> pd.DataFr
 def _finish(df, path: Path, lines, problems: list[Problem], speaker_map, timed: bool):
     if df is None:
         return pd.DataFrame(), problems, lines
-    df = _normalise_table(df, speaker_map)
+    from ..speakers import apply_speaker_roles  # role inference reads through these readers
+
+    df = apply_speaker_roles(_normalise_table(df, speaker_map), path, speaker_map)
     df, more = check_frame(df, str(path), lines, check_times=not timed)
     return df, problems + more, lines
 

@@ -20,6 +20,7 @@ from .options import split_pairs
 
 __all__ = [
     "NAME",
+    "SpeakerMap",
     "looks_like_name",
     "map_for",
     "parse_speaker_map",
@@ -84,6 +85,34 @@ def role_of(name: str, speaker_map: dict[str, str] | None = None) -> str | None:
     return None
 
 
+class SpeakerMap(dict):
+    """A ``name -> role`` map (what every reader takes) that can also infer and be per session.
+
+    ``infer=True`` gives names the map does not know an inferred role (``--speaker-map auto``,
+    see :mod:`rupture_nlp.speakers`); ``per_session`` holds entries that apply to one session
+    only (a recogniser's ``SPEAKER_00`` is someone else in every file). Code that only knows
+    plain dicts uses the global entries.
+
+    >>> m = SpeakerMap({"Dr Lee": "therapist"}, infer=True)
+    >>> dict(m), m.infer, bool(SpeakerMap(infer=True))
+    ({'Dr Lee': 'therapist'}, True, True)
+    """
+
+    def __init__(self, entries=(), infer: bool = False, per_session=None):
+        super().__init__(entries)
+        self.infer = infer
+        self.per_session = {k: dict(v) for k, v in (per_session or {}).items()}
+
+    def __bool__(self) -> bool:  # an empty map that infers is still a map (`m or {}`)
+        return bool(self.infer or self.per_session or len(self))
+
+    def __repr__(self) -> str:
+        return f"SpeakerMap({dict(self)!r}, infer={self.infer}, per_session={self.per_session!r})"
+
+    def __reduce__(self):  # workers of --jobs get the flags too
+        return (SpeakerMap, (dict(self), self.infer, self.per_session))
+
+
 def _role(value: str, entry: str) -> str:
     role = normalise_role(value)
     if role is None:
@@ -146,8 +175,11 @@ def _file_prefix(line: str) -> tuple[str | None, str]:
 def read_speaker_map(path: str | Path) -> dict:
     """Read a map file: one ``name=role`` a line, ``FILE: name=role`` for one file's names only.
 
-    Blank lines and lines starting with ``#`` are skipped. A line holds one entry, so a name may
-    contain commas. Every bad line is reported with its line number.
+    A ``[SESSION]`` line starts entries for that session only (what ``rupture speakers
+    --write-map`` writes), and a line ``auto`` infers the roles of names the map does not list;
+    either makes the result a :class:`SpeakerMap`. Blank lines and lines starting with ``#`` are
+    skipped. A line holds one entry, so a name may contain commas. Every bad line is reported
+    with its line number.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "roles.txt"
@@ -166,22 +198,31 @@ def read_speaker_map(path: str | Path) -> dict:
         ) from None
     mapping: dict = {}
     problems = []
+    infer, per_session, section = False, {}, None
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
+            continue
+        if line.lower() == "auto":
+            infer = True
+            continue
+        if line.startswith("[") and line.endswith("]") and line[1:-1].strip():
+            section = per_session.setdefault(line[1:-1].strip(), {})
             continue
         file, entry = _file_prefix(line)
         name, sep, value = entry.rpartition("=")
         try:
             if not sep or not name.strip() or not value.strip():
                 raise TranscriptError(f"{entry!r} is not NAME=ROLE (example: 'Dr Lee=therapist')")
-            scope = mapping.setdefault(file, {}) if file else mapping
+            scope = (
+                mapping.setdefault(file, {}) if file else mapping if section is None else section
+            )
             _add(scope, name.strip(), _role(value.strip(), entry), entry)
         except TranscriptError as exc:
             problems.append(Problem(str(path), number, str(exc.problems[0])))
     if problems:
         raise TranscriptError(problems)
-    return mapping
+    return SpeakerMap(mapping, infer, per_session) if infer or per_session else mapping
 
 
 def map_for(path: str | Path, speaker_map: dict | None) -> dict[str, str]:
@@ -199,4 +240,6 @@ def map_for(path: str | Path, speaker_map: dict | None) -> dict[str, str]:
     for key, value in speaker_map.items():
         if isinstance(value, dict) and where.endswith("/" + Path(key).as_posix()):
             names.update(value)
+    if isinstance(speaker_map, SpeakerMap):
+        return SpeakerMap(names, speaker_map.infer, speaker_map.per_session)
     return names
