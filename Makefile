@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL := models/rupture-default.joblib
 SEED ?= 0
 
-.PHONY: install test lint format model demo evaluate bench datacard clean
+.PHONY: install test lint format model demo evaluate bench datacard browser clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ evaluate: install
 ## Data card figures (counts, agreement) from the corpus files.
 datacard: install
 	$(BIN)/python scripts/data_card.py --data data/ --write data/README.md
+
+## Debian's Chromium, for the report's browser tests (they are skipped without it); needs root.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 bench: install
 	$(BIN)/python benchmarks/bench.py

@@ -252,8 +252,10 @@ def episode_exchanges(
                     here = labels == lab
                     p_label[here] = session[f"p_{lab}"].to_numpy(dtype=float)[here]
             p_marker = (session["p_withdrawal"] + session["p_confrontation"]).to_numpy(dtype=float)
-        for ep in episodes[episodes["session_id"] == sid].itertuples():
-            first, last = position[int(ep.start_turn)], position[int(ep.end_turn)]
+            p_marker = p_marker.round(6)  # as predict rounds the probabilities it sums
+        here_eps = episodes[episodes["session_id"] == sid]
+        for start_turn, end_turn in zip(here_eps["start_turn"], here_eps["end_turn"], strict=True):
+            first, last = position[int(start_turn)], position[int(end_turn)]
             lo, hi = max(first - before, 0), min(last + window, len(session) - 1)
             pos = np.arange(lo, hi + 1)
             here = kinds[pos]
@@ -272,7 +274,7 @@ def episode_exchanges(
             part = pd.DataFrame(
                 {
                     "session_id": sid,
-                    "episode_start": int(ep.start_turn),
+                    "episode_start": int(start_turn),
                     "turn": session["turn"].to_numpy()[pos],
                     "speaker": session["speaker"].astype(str).to_numpy()[pos],
                     "start": (

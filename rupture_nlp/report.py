@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import namedtuple
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,11 +38,11 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .caseload import caseload_figures, caseload_summary, session_table
+from .caseload import caseload_figures, caseload_summary
 from .episodes import count_unrepaired
 from .errors import TranscriptError
 from .labels import LABELS
-from .scanning import ScanResult, SessionSummary
+from .scanning import SESSION_META_COLUMNS, ScanResult, SessionSummary
 from .timeline import COLOURS, format_clock, render_timeline
 
 __all__ = [
@@ -135,6 +136,14 @@ _ROLE_TAGS = {
 }
 
 
+def _rows(df: pd.DataFrame) -> list:
+    """A table's rows as named tuples; ``DataFrame.itertuples`` costs a millisecond a row in
+    pandas 3, which is minutes for the exchanges of a large scan."""
+    Row = namedtuple("Row", ["Index", *df.columns])
+    columns = [df.index, *(df[c].to_numpy() for c in df.columns)]
+    return [Row(*values) for values in zip(*columns, strict=True)]
+
+
 def _page(title: str, body: list[str], sortable: bool = False) -> str:
     script = f" script-src 'sha256-{_SORT_HASH}';" if sortable else ""
     return "\n".join(
@@ -204,8 +213,7 @@ def _rate(rate: float | None) -> str:
 
 def _session_index(result: ScanResult, href: Callable[[str], str]) -> str:
     """The sortable table of sessions, most unrepaired episodes first."""
-    table = session_table(result).set_index("session_id")
-    ids = [c for c in ("therapist_id", "client_id", "date") if c in table.columns]
+    ids = [c for c in SESSION_META_COLUMNS if any(c in ss.meta for ss in result.sessions)]
     head = (
         ["<th><button type=button>session</button></th>"]
         + [f"<th><button type=button>{c.replace('_id', '')}</button></th>" for c in ids]
@@ -216,10 +224,9 @@ def _session_index(result: ScanResult, href: Callable[[str], str]) -> str:
     )
     rows = []
     for ss in result.ordered_sessions():
-        r = table.loc[ss.session_id]
         rate = -1 if ss.repair_rate is None else ss.repair_rate
         cells = [f'<td><a href="{href(ss.session_id)}">{html.escape(ss.session_id)}</a></td>']
-        cells += [f"<td>{'' if pd.isna(r[c]) else html.escape(str(r[c]))}</td>" for c in ids]
+        cells += [f"<td>{html.escape(ss.meta.get(c, ''))}</td>" for c in ids]
         cells += [
             f'<td class="n" data-v="{len(ss.labels)}">{len(ss.labels)}</td>',
             f'<td class="n" data-v="{ss.markers_per_100:.4f}">{ss.markers_per_100:.1f}</td>',
@@ -258,7 +265,7 @@ def _caseload(result: ScanResult) -> str:
             f"<td class=n>{r.episodes}</td><td class=n>{r.unrepaired}</td>"
             f"<td class=n>{_rate(r.repair_rate)}</td>"
             f"<td class=n>{r.unrepaired_per_session:.2f}</td></tr>"
-            for idx, r in zip(df.index, df.itertuples(), strict=True)
+            for idx, r in zip(df.index, _rows(df), strict=True)
         )
         undated = df.attrs.get("undated", 0)
         note = f'<p class="muted">{undated} sessions without a usable date.</p>' if undated else ""
@@ -284,7 +291,7 @@ def _exchange_id(session_id: str, start_turn: int) -> str:
 
 def _episode_rows(session: SessionSummary, with_text: bool) -> str:
     rows = []
-    for ep in session.episodes.itertuples():
+    for ep in _rows(session.episodes):
         status = (
             ('<span class="ok">repaired</span> at turn ' + str(ep.repair_turn))
             if ep.repaired
@@ -324,14 +331,15 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _exchange(session: SessionSummary, ep, turns: pd.DataFrame, window: int) -> str:
-    """One unrepaired episode as the turns around it, markers highlighted."""
-    timed = turns["start"].notna().any()
-    with_p = turns["p_label"].notna().any()
-    with_text, with_why = "text" in turns.columns, "why" in turns.columns
-    markers = turns.loc[turns["role"] == "marker", "turn"].astype(int).tolist()
-    attempts = turns.loc[turns["role"] == "repair attempt", "turn"].astype(int).tolist()
-    after = int((turns["turn"].astype(int) > int(ep.end_turn)).sum())
+def _exchange(session: SessionSummary, ep, turns: list, columns, window: int) -> str:
+    """One unrepaired episode as the turns around it (rows of its exchange), markers
+    highlighted."""
+    timed = any(not math.isnan(t.start) for t in turns)
+    with_p = any(not math.isnan(t.p_label) for t in turns)
+    with_text, with_why = "text" in columns, "why" in columns
+    markers = [int(t.turn) for t in turns if t.role == "marker"]
+    attempts = [int(t.turn) for t in turns if t.role == "repair attempt"]
+    after = sum(int(t.turn) > int(ep.end_turn) for t in turns)
     story = [f"{len(markers)} marker turn{'s' if len(markers) != 1 else ''}."]
     if attempts:
         story.append(
@@ -360,7 +368,7 @@ def _exchange(session: SessionSummary, ep, turns: pd.DataFrame, window: int) -> 
         + (["why (the model's top reasons)"] if with_why else [])
     )
     rows = []
-    for t in turns.itertuples():
+    for t in turns:
         label = str(t.label)
         colour = COLOURS.get(label, "#999")
         cls, style = "", ""
@@ -430,10 +438,13 @@ def _session_section(session: SessionSummary, result: ScanResult) -> str:
         out.append(_episode_rows(session, with_text))
     exchanges = session.exchanges
     if exchanges is not None and len(exchanges):
-        by_start = dict(tuple(exchanges.groupby("episode_start", sort=False)))
-        for ep in session.episodes.itertuples():
+        by_start: dict[int, list] = {}
+        for row in _rows(exchanges):
+            by_start.setdefault(int(row.episode_start), []).append(row)
+        for ep in _rows(session.episodes):
             if not ep.repaired and int(ep.start_turn) in by_start:
-                out.append(_exchange(session, ep, by_start[int(ep.start_turn)], s.get("window")))
+                turns = by_start[int(ep.start_turn)]
+                out.append(_exchange(session, ep, turns, exchanges.columns, s.get("window")))
     out.append("</section>")
     return "\n".join(out)
 

@@ -111,11 +111,8 @@ def render_timeline(session, link: Callable[[int], str | None] = lambda start_tu
         return ""
     starts = session.starts
     timed = starts is not None and bool(np.isfinite(starts).all())
-    unrepaired = [
-        (int(ep.start_turn), int(ep.end_turn))
-        for ep in session.episodes.itertuples()
-        if not bool(ep.repaired)
-    ]
+    eps = session.episodes[~session.episodes["repaired"].astype(bool)]
+    unrepaired = list(zip(eps["start_turn"].astype(int), eps["end_turn"].astype(int), strict=True))
     position = {int(t): i for i, t in enumerate(turns)}
     # every turn and band as an interval on the axis: seconds, or turn positions
     if timed:
