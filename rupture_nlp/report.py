@@ -80,6 +80,7 @@ table.ep th,table.ep td,table.ex th,table.ex td{border-bottom:1px solid #ddd;
 padding:.3rem .5rem;text-align:left;vertical-align:top}
 table.ep th,table.ex th,table.ep td.k,table.ex td.k{white-space:nowrap}
 table.ep td.x,table.ex td.x{overflow-wrap:break-word;min-width:12rem}
+table.compact{width:auto}table.compact td,table.compact th{padding-right:1.5rem}
 table.ex tr.mk td:first-child{box-shadow:inset 4px 0 0 var(--c)}
 table.ex tr.mk{background:var(--bg)}
 table.ex tr.ra{background:#E6F4EF}
@@ -112,6 +113,8 @@ table.ep tr,table.ex tr{border-bottom:1px solid #ddd;padding:.25rem 0}
 table.ep td,table.ex td{display:inline-block;border:0;padding:.1rem .5rem .1rem .3rem;
 max-width:100%}
 table.ep td.x,table.ex td.x{display:block;min-width:0}
+table.ex tr.mk,table.ex tr.ra{box-shadow:inset 4px 0 0 var(--c,#009E73);padding-left:4px}
+table.ex tr.mk td:first-child,table.ex tr.ra td:first-child{box-shadow:none}
 table.idx th{white-space:normal}
 }
 """
@@ -293,7 +296,7 @@ def _episode_rows(session: SessionSummary, with_text: bool) -> str:
     rows = []
     for ep in _rows(session.episodes):
         status = (
-            ('<span class="ok">repaired</span> at turn ' + str(ep.repair_turn))
+            ('<span class="ok">repaired</span> at turn ' + str(int(ep.repair_turn)))
             if ep.repaired
             else '<span class="missed">not repaired</span>'
             + (" (session ended)" if getattr(ep, "ends_session", False) else "")
@@ -319,7 +322,7 @@ def _episode_rows(session: SessionSummary, with_text: bool) -> str:
         ["excerpt (first marker turn)"] if with_text else []
     )
     return (
-        '<table class="ep"><thead><tr>'
+        f'<table class="ep{"" if with_text else " compact"}"><thead><tr>'
         + "".join(f"<th>{h}</th>" for h in head)
         + "</tr></thead><tbody>"
         + "".join(rows)
@@ -404,7 +407,7 @@ def _exchange(session: SessionSummary, ep, turns: list, columns, window: int) ->
         f"<h3>Turns {span}{times} · {html.escape(ep.marker)} · "
         '<span class="missed">not repaired</span></h3>'
         f'<p class="muted">{" ".join(story)}</p>'
-        '<table class="ex"><thead><tr>'
+        f'<table class="ex{"" if with_text or with_why else " compact"}"><thead><tr>'
         + "".join(f"<th>{h}</th>" for h in head)
         + "</tr></thead><tbody>"
         + "".join(rows)

@@ -2,14 +2,17 @@
 overlapping or clipped, as a person would see it.
 
 Debian's ``chromium`` (``make browser`` installs it; Playwright's own browser download is not
-reachable from the project's machines) is run with ``--dump-dom``. The page is a copy of the
-report with one extra script that measures the layout when the page has loaded; it is shown in a
-frame of exactly the wanted width (Chromium's headless window is never narrower than 500 px)
-and posts its findings to the frame's parent, whose DOM Chromium prints.
+reachable from the project's machines) is run with ``--dump-dom``. Each page is a copy of the
+report with one extra script (allowed by its hash in the page's own Content-Security-Policy,
+which otherwise stays as it is); it runs when the page has loaded, in a frame of exactly the
+wanted width (Chromium's headless window is never narrower than 500 px), and posts what it
+found to the frame's parent, whose DOM Chromium prints.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 import re
@@ -18,13 +21,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["CHROMIUM", "layout_problems"]
+__all__ = ["CHROMIUM", "LAYOUT_CHECK", "layout_problems", "run_in_pages"]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 #: What counts as broken in the episode tables (``table.ep``, ``table.ex``) and timelines.
-_CHECK = r"""
-addEventListener("load", () => {
+LAYOUT_CHECK = r"""
   const out = [], doc = document.documentElement, vw = doc.clientWidth;
   const shown = e => getComputedStyle(e).display !== "none" && e.getClientRects().length > 0;
   const name = c => `${c.closest("table").className} row ${c.parentElement.rowIndex} ` +
@@ -71,8 +73,7 @@ addEventListener("load", () => {
       if (i && labels[i - 1].right > r.left - 2) out.push("axis labels overlap");
     });
   }
-  parent.postMessage(JSON.stringify({page: PAGE, tables: tables.length, problems: out}), "*");
-});
+  return {tables: tables.length, problems: out};
 """
 
 _FRAME = """<!DOCTYPE html><html><body style="margin:0"><pre id="result"></pre>{frames}
@@ -82,12 +83,28 @@ addEventListener("message", e => {{ found.push(JSON.parse(e.data));
     JSON.stringify(found.sort((a, b) => a.page - b.page)); }});</script></body></html>"""
 
 
-def layout_problems(pages, width: int, height: int = 900) -> list[dict]:
-    """Lay each page out ``width`` pixels wide, in one Chromium run.
+def _allowing(page_html: str, script: str) -> str:
+    """The page with ``script`` added to its Content-Security-Policy by its hash, so the page's
+    own policy (and its own script's hash) is what the browser applies to everything else."""
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    source = f"'sha256-{digest}'"
+    meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page_html)
+    if meta is None:
+        return page_html
+    policy = meta.group(1)
+    if "script-src" in policy:
+        policy = policy.replace("script-src", f"script-src {source}", 1)
+    else:
+        policy = policy.rstrip("; ") + f"; script-src {source};"
+    return page_html[: meta.start(1)] + policy + page_html[meta.end(1) :]
 
-    Returns, per page, ``{"page": i, "tables": n, "problems": [...]}``: the number of episode
-    tables measured and what was wrong with them. The pages' Content-Security-Policy is taken
-    out of the copies (it would refuse the measuring script); the pages are not changed.
+
+def run_in_pages(pages, script: str, width: int, height: int = 900) -> list[dict]:
+    """Open each page ``width`` pixels wide in one Chromium run; return what ``script`` returns.
+
+    ``script`` is the body of a function run when a page has loaded; it returns an object,
+    collected per page with ``"page": i`` added (``{"error": message}`` if it threw). The pages are not changed: copies get the
+    script and its hash in their Content-Security-Policy.
     """
     if CHROMIUM is None:
         raise RuntimeError("no chromium on PATH; 'make browser' installs Debian's")
@@ -95,11 +112,15 @@ def layout_problems(pages, width: int, height: int = 900) -> list[dict]:
     with tempfile.TemporaryDirectory() as work:
         frames = []
         for i, page in enumerate(pages):
-            text = Path(page).read_text(encoding="utf-8")
-            text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", text)
-            check = f"<script>const PAGE = {i};{_CHECK}</script></body>"
+            code = (
+                'addEventListener("load", () => { let found; try { found = (() => {'
+                + script
+                + "})(); } catch (e) { found = {error: String(e)}; }"
+                f'parent.postMessage(JSON.stringify({{page: {i}, ...found}}), "*"); }});'
+            )
+            text = _allowing(Path(page).read_text(encoding="utf-8"), code)
             copy = Path(work) / f"page{i}.html"
-            copy.write_text(text.replace("</body>", check), encoding="utf-8")
+            copy.write_text(text.replace("</body>", f"<script>{code}</script></body>"), "utf-8")
             frames.append(
                 f'<iframe src="{copy.as_uri()}" style="width:{width}px;height:{height}px;'
                 'border:0;display:block"></iframe>'
@@ -129,5 +150,11 @@ def layout_problems(pages, width: int, height: int = 900) -> list[dict]:
         ).stdout
     found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
     if not found or not found.group(1):
-        raise RuntimeError("the measuring script did not report; a page did not load")
+        raise RuntimeError("the script did not report from every page; a page did not load")
     return json.loads(html.unescape(found.group(1)))
+
+
+def layout_problems(pages, width: int, height: int = 900) -> list[dict]:
+    """Lay each page out ``width`` pixels wide; per page ``{"page", "tables", "problems"}``:
+    the number of episode tables measured and what was clipped or overlapping in them."""
+    return run_in_pages(pages, LAYOUT_CHECK, width, height)

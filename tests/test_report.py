@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, layout_problems
+from browser import CHROMIUM, layout_problems, run_in_pages
 from click.testing import CliRunner
 
 from rupture_nlp.cli import cli
@@ -415,3 +415,27 @@ def test_the_layout_check_finds_clipped_text(tmp_path, supervised):
     problems = layout_problems(tmp_path / "bad.html", 1280)[0]["problems"]
     assert 'clipped: ex row 1 cell 4 "I didn\'t call her."' not in problems  # short text fits
     assert "clipped: ex row 3 cell 4 \"I don't know. It doesn't matter.\"" in problems
+
+
+@needs_chromium
+def test_session_table_sorts_in_chromium_under_the_pages_own_policy(supervised, tmp_path):
+    """The sorting script runs only if its hash in the Content-Security-Policy is right."""
+    page = write_report(supervised, tmp_path / "r.html")[0]
+    script = """
+      const order = () => [...document.querySelectorAll("#sessions tbody tr")]
+        .map(r => r.cells[0].textContent);
+      const button = i => document.querySelectorAll("#sessions th button")[i];
+      const seen = [order()];
+      button(8).click(); seen.push(order());
+      button(8).click(); seen.push(order());
+      button(3).click(); seen.push(order());
+      return {seen, sorted: button(3).parentNode.getAttribute("aria-sort")};
+    """
+    found = run_in_pages([page], script, 1280)[0]
+    assert found["seen"] == [
+        ["adeyemi-04", "ortiz-12", "ortiz-13", "adeyemi-05"],  # most unrepaired first
+        ["ortiz-13", "adeyemi-04", "ortiz-12", "adeyemi-05"],  # repair rate, highest first
+        ["adeyemi-05", "adeyemi-04", "ortiz-12", "ortiz-13"],  # and lowest first
+        ["adeyemi-05", "ortiz-13", "adeyemi-04", "ortiz-12"],  # date, latest first
+    ]
+    assert found["sorted"] == "descending"
