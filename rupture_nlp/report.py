@@ -294,6 +294,7 @@ def _exchange_id(session_id: str, start_turn: int) -> str:
 
 def _episode_rows(session: SessionSummary, with_text: bool) -> str:
     rows = []
+    timed = bool(session.episodes["start"].notna().any())
     for ep in _rows(session.episodes):
         status = (
             ('<span class="ok">repaired</span> at turn ' + str(int(ep.repair_turn)))
@@ -311,14 +312,14 @@ def _episode_rows(session: SessionSummary, with_text: bool) -> str:
             span = f'<a href="#{_exchange_id(session.session_id, int(ep.start_turn))}">{span}</a>'
         cells = [
             f'<td class="k">{span}</td>',
-            f'<td class="k">{times}</td>',
+            *([f'<td class="k">{times}</td>'] if timed else []),
             f'<td class="k">{html.escape(ep.marker)}</td>',
             f'<td class="k">{status}</td>',
         ]
         if with_text:
             cells.append(f'<td class="x">{html.escape(getattr(ep, "excerpt", "") or "")}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = ["turns", "time", "marker", "outcome"] + (
+    head = ["turns", *(["time"] if timed else []), "marker", "outcome"] + (
         ["excerpt (first marker turn)"] if with_text else []
     )
     return (
@@ -398,7 +399,8 @@ def _exchange(session: SessionSummary, ep, turns: list, columns, window: int) ->
         if with_text:
             cells.append(f'<td class="x">{html.escape(str(t.text))}</td>')
         if with_why:
-            reasons = [r for r in str(t.why).split("; ") if r.strip()] if label != "none" else []
+            flagged = label != "none" or t.role == "marker"
+            reasons = [r for r in str(t.why).split("; ") if r.strip()] if flagged else []
             items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
             cells.append(f'<td class="x">{f"<ul class=why>{items}</ul>" if items else ""}</td>')
         rows.append(f"<tr{cls}{style}>" + "".join(cells) + "</tr>")
@@ -578,6 +580,10 @@ def write_report(
     index, pages_dir = report_layout(path, len(result.sessions), single_page_max)
     if pages_dir is None:
         write_text(index, render_report(result, title))
+        # an earlier, larger report's session pages would be out of date beside the new page
+        _, stale = report_layout(path, single_page_max + 1, single_page_max)
+        if stale.is_dir() and all(p.suffix == ".html" for p in stale.iterdir()):
+            shutil.rmtree(stale)
         return [index]
     index.parent.mkdir(parents=True, exist_ok=True)
     names = _page_names(result.sessions)

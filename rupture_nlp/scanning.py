@@ -2,7 +2,8 @@
 
 :func:`scan` tags every turn (or takes the coders' labels), groups marker turns into episodes
 and keeps, for each session, what the report needs: the label of every turn, the times, the
-counts. It streams the input chunk by chunk, so an archive of recordings costs the memory of
+counts, the turns around each unrepaired episode (its exchange) and the session's therapist,
+client and date where the input has those columns. It streams the input chunk by chunk, so an archive of recordings costs the memory of
 one chunk plus a few bytes a turn.
 """
 

@@ -55,11 +55,11 @@ class KnownProbabilities:
 
 
 @pytest.fixture
-def supervision(files) -> Path:
+def supervision() -> Path:
     """Four sessions of two therapists, with dates, times in two of them and the model's reasons:
     an unrepaired episode with a repair attempt inside it, a repaired one, one cut off by the end
     of the session, and a session without ruptures."""
-    return files / "supervision.csv"
+    return Path(__file__).parent / "supervision" / "supervision.csv"  # read, never written
 
 
 @pytest.fixture

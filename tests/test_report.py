@@ -163,6 +163,18 @@ def test_exchange_without_times_or_probabilities(supervision):
     """Coders' labels have no probabilities and ortiz-13 no times: neither column is shown. With
     no repair window its confrontation is unrepaired, and the exchange starts at turn 1."""
     page = render_report(scan([supervision], use_gold=True, window=0))
+    assert rows_of(page, "s-ortiz-13")[:2] == [
+        ("", ["turns", "marker", "outcome", "excerpt (first marker turn)"]),
+        (
+            "",
+            [
+                "2",
+                "confrontation",
+                "not repaired",
+                "It was. I felt like you only cared about the homework.",
+            ],
+        ),
+    ]
     assert rows_of(page, "e-ortiz-13-2") == [
         ("", ["turn", "speaker", "label", "text", "why (the model's top reasons)"]),
         (
@@ -282,7 +294,10 @@ def test_large_scan_is_an_index_and_a_page_per_session(supervised, tmp_path):
     (tmp_path / "team/sessions/ortiz-12.html").write_text("stale")
     write_report(supervised, tmp_path / "team", single_page_max=3)
     assert "stale" not in (tmp_path / "team/sessions/ortiz-12.html").read_text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["files", "team"]  # no temporary left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["team"]  # no temporary left
+    # a later scan small enough for one page takes the old session pages away
+    assert write_report(supervised, tmp_path / "team") == [tmp_path / "team/index.html"]
+    assert sorted(p.name for p in (tmp_path / "team").iterdir()) == ["index.html"]
 
 
 def test_report_file_of_a_large_scan_keeps_its_pages_beside_it(supervised, tmp_path):
@@ -312,8 +327,6 @@ def test_session_ids_become_safe_distinct_file_names(supervision, known_model, t
 
 
 def test_report_output_checks(tmp_path, supervision):
-    tmp_path = tmp_path / "out"
-    tmp_path.mkdir()
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(TranscriptError) as err:
         check_report_output(tmp_path, [supervision])
