@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL := models/rupture-default.joblib
 SEED ?= 0
 
-.PHONY: install test lint format model demo evaluate bench datacard speaker-roles clean
+.PHONY: install test lint format model demo evaluate bench datacard speaker-roles browser clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ datacard: install
 ## figures in the README.
 speaker-roles: install
 	$(BIN)/python scripts/fit_speaker_roles.py --data data/ --write README.md
+
+## Debian's Chromium, for the report's browser tests (they are skipped without it); needs root.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 bench: install
 	$(BIN)/python benchmarks/bench.py

@@ -476,8 +476,10 @@ def _tag_dask(paths, model, out, chunk_turns, n_jobs, speaker_map, scheduler):
 @click.option(
     "--report",
     "report",
-    type=click.Path(dir_okay=False),
-    help="Also write a self-contained HTML report for a supervisor.",
+    type=click.Path(),
+    help="Also write a self-contained HTML report for a supervisor: FILE.html, or a folder "
+    "(index.html inside). Scans of more than 30 sessions get an index page linking to one page "
+    "per session (FILE-sessions/ beside FILE.html, or sessions/ in the folder).",
 )
 @episode_options
 @click.option(
@@ -499,14 +501,16 @@ def scan(
           -o episodes.csv --report report.html
       rupture scan data/corpus.csv --gold -o coder-episodes.csv
       rupture scan sessions/ --no-text --min-prob 0.4 -o episodes.jsonl --report share.html
+      rupture scan archive/ -o episodes.parquet --report team-report/
     """
-    from .report import render_report
+    from .episodes import count_unrepaired
+    from .report import check_report_output, write_report
     from .scanning import scan as run_scan
-    from .writers import check_output, write_table, write_text
+    from .writers import check_output, write_table
 
     check_output(out, paths)
     if report:
-        check_output(report, paths, suffixes=(".html",))
+        check_report_output(report, paths)
     result = run_scan(
         paths,
         model=model,
@@ -521,10 +525,14 @@ def scan(
     )
     write_table(result.episodes, out)
     if report:
-        write_text(report, render_report(result))
-    n_unrep = int((~result.episodes["repaired"].astype(bool)).sum()) if len(result.episodes) else 0
+        written = write_report(result, report)
+        if len(written) > 1:
+            _say(
+                f"report: {written[0]} and {len(written) - 1} session pages in {written[1].parent}"
+            )
     click.echo(
-        f"{len(result.sessions)} sessions, {len(result.episodes)} episodes, {n_unrep} not repaired",
+        f"{len(result.sessions)} sessions, {len(result.episodes)} episodes, "
+        f"{count_unrepaired(result.episodes)} not repaired",
         err=True,
     )
 

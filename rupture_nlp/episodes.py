@@ -20,11 +20,23 @@ import pandas as pd
 
 from .labels import MARKERS
 
-__all__ = ["DEFAULT_GAP", "DEFAULT_WINDOW", "EPISODE_COLUMNS", "find_episodes", "match_episodes"]
+__all__ = [
+    "DEFAULT_GAP",
+    "DEFAULT_WINDOW",
+    "EPISODE_COLUMNS",
+    "EXCHANGE_BEFORE",
+    "count_unrepaired",
+    "episode_exchanges",
+    "find_episodes",
+    "match_episodes",
+    "turn_kinds",
+]
 
 DEFAULT_GAP = 2
 DEFAULT_WINDOW = 3
 EXCERPT_CHARS = 160
+#: Turns shown before an episode's first marker: the therapist's turn that drew it, and one more.
+EXCHANGE_BEFORE = 2
 EPISODE_COLUMNS = [
     "session_id",
     "start_turn",
@@ -40,7 +52,7 @@ EPISODE_COLUMNS = [
 ]
 
 
-def _turn_kinds(df: pd.DataFrame, column: str, min_prob: float | None) -> np.ndarray:
+def turn_kinds(df: pd.DataFrame, column: str, min_prob: float | None) -> np.ndarray:
     """'m' for a marker turn, 'r' for a repair turn, '' otherwise.
 
     With ``min_prob``, a turn is also a marker when p(withdrawal) + p(confrontation) reaches it
@@ -53,6 +65,19 @@ def _turn_kinds(df: pd.DataFrame, column: str, min_prob: float | None) -> np.nda
         p_marker = (df["p_withdrawal"] + df["p_confrontation"]).to_numpy()
         marker = (p_marker >= min_prob) & (p_marker >= df["p_repair"].to_numpy())
     return np.where(marker, "m", np.where(labels == "repair", "r", ""))
+
+
+def count_unrepaired(episodes: pd.DataFrame) -> int:
+    """Number of episodes nobody repaired: the one count the CLI, the report and the scan share.
+
+    >>> count_unrepaired(pd.DataFrame({"repaired": [True, False, False]}))
+    2
+    >>> count_unrepaired(pd.DataFrame(columns=EPISODE_COLUMNS))
+    0
+    """
+    if not len(episodes):
+        return 0
+    return int((~episodes["repaired"].astype(bool)).sum())
 
 
 def _excerpt(text: str) -> str:
@@ -106,7 +131,7 @@ def find_episodes(
     rows = []
     has_times = "start" in df.columns
     for sid, session in df.groupby("session_id", sort=False):
-        kinds = _turn_kinds(session, column, min_prob)
+        kinds = turn_kinds(session, column, min_prob)
         labels = session[column].astype(str).to_numpy()
         turns = session["turn"].to_numpy()
         marker_pos = np.flatnonzero(kinds == "m")
@@ -151,6 +176,126 @@ def find_episodes(
     if not text:
         out = out.drop(columns=["excerpt"])
     return out
+
+
+def episode_exchanges(
+    df: pd.DataFrame,
+    episodes: pd.DataFrame,
+    column: str | None = None,
+    window: int = DEFAULT_WINDOW,
+    min_prob: float | None = None,
+    before: int = EXCHANGE_BEFORE,
+    text: bool = True,
+) -> pd.DataFrame:
+    """The turns around each episode, as a supervisor reads them: the exchange.
+
+    For every row of ``episodes`` (usually the unrepaired ones), the turns from ``before`` turns
+    before its first marker to ``window`` turns after its last: the therapist turn that drew the
+    marker, the markers, what happened between them, and the turns in which a repair was looked
+    for. ``role`` names what each turn is to the episode: ``marker``; ``repair attempt`` for a
+    repair turn between its first and last marker (the strain went on after it, so by the
+    episode rule it did not end it); ``repair`` for the turn that did; ``other marker`` and
+    ``earlier repair`` outside the episode's own span; empty otherwise.
+
+    Returns one row per turn and episode, in order, with ``session_id``, ``episode_start`` (the
+    episode's ``start_turn``), ``turn``, ``speaker``, ``start`` (seconds or NaN), ``label``,
+    ``p_label`` (the model's probability of that label, NaN for coders' labels), ``p_marker``
+    (p(withdrawal) + p(confrontation), NaN for coders' labels) and ``role``; with ``text``,
+    also ``text`` and, where the input has it, the model's ``why``. Both are left out with
+    ``text=False``: the reasons quote the turn's own words.
+
+    Examples
+    --------
+    >>> turns = pd.DataFrame({"session_id": ["s"] * 6, "turn": [1, 2, 3, 4, 5, 6],
+    ...     "speaker": ["therapist", "client"] * 3,
+    ...     "text": ["Homework?", "No.", "I'm sorry.", "Whatever.", "Okay.", "Fine."],
+    ...     "label": ["none", "withdrawal", "repair", "withdrawal", "none", "none"]})
+    >>> ep = find_episodes(turns)
+    >>> episode_exchanges(turns, ep)[["turn", "label", "role"]].values.tolist()
+    [[1, 'none', ''], [2, 'withdrawal', 'marker'], [3, 'repair', 'repair attempt'], [4, 'withdrawal', 'marker'], [5, 'none', ''], [6, 'none', '']]
+    """
+    if column is None:
+        column = "predicted_label" if "predicted_label" in df.columns else "label"
+    with_why = text and "why" in df.columns
+    out_columns = (
+        [
+            "session_id",
+            "episode_start",
+            "turn",
+            "speaker",
+            "start",
+            "label",
+            "p_label",
+            "p_marker",
+            "role",
+        ]
+        + (["text"] if text else [])
+        + (["why"] if with_why else [])
+    )
+    if not len(episodes):
+        return pd.DataFrame(columns=out_columns)
+    has_p = {f"p_{lab}" for lab in ("withdrawal", "confrontation", "repair")} <= set(df.columns)
+    wanted = set(episodes["session_id"])
+    parts = []
+    for sid, session in df.groupby("session_id", sort=False):
+        if sid not in wanted:
+            continue
+        session = session.reset_index(drop=True)
+        kinds = turn_kinds(session, column, min_prob)
+        labels = session[column].astype(str).to_numpy()
+        position = {int(t): i for i, t in enumerate(session["turn"].to_numpy())}
+        p_label = np.full(len(session), np.nan)
+        p_marker = np.full(len(session), np.nan)
+        if has_p:
+            for lab in set(labels):
+                if f"p_{lab}" in session.columns:
+                    here = labels == lab
+                    p_label[here] = session[f"p_{lab}"].to_numpy(dtype=float)[here]
+            p_marker = (session["p_withdrawal"] + session["p_confrontation"]).to_numpy(dtype=float)
+            p_marker = p_marker.round(6)  # as predict rounds the probabilities it sums
+        here_eps = episodes[episodes["session_id"] == sid]
+        for start_turn, end_turn in zip(here_eps["start_turn"], here_eps["end_turn"], strict=True):
+            first, last = position[int(start_turn)], position[int(end_turn)]
+            lo, hi = max(first - before, 0), min(last + window, len(session) - 1)
+            pos = np.arange(lo, hi + 1)
+            here = kinds[pos]
+            inside = (pos >= first) & (pos <= last)
+            role = np.select(
+                [
+                    inside & (here == "m"),
+                    inside & (here == "r"),
+                    here == "m",
+                    (here == "r") & (pos < first),
+                    here == "r",
+                ],
+                ["marker", "repair attempt", "other marker", "earlier repair", "repair"],
+                default="",
+            )
+            part = pd.DataFrame(
+                {
+                    "session_id": sid,
+                    "episode_start": int(start_turn),
+                    "turn": session["turn"].to_numpy()[pos],
+                    "speaker": session["speaker"].astype(str).to_numpy()[pos],
+                    "start": (
+                        session["start"].to_numpy(dtype=float)[pos]
+                        if "start" in session.columns
+                        else np.nan
+                    ),
+                    "label": labels[pos],
+                    "p_label": p_label[pos],
+                    "p_marker": p_marker[pos],
+                    "role": role,
+                }
+            )
+            if text:
+                part["text"] = session["text"].astype(str).to_numpy()[pos]
+            if with_why:
+                part["why"] = session["why"].fillna("").astype(str).to_numpy()[pos]
+            parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=out_columns)
+    return pd.concat(parts, ignore_index=True)[out_columns]
 
 
 def match_episodes(predicted: pd.DataFrame, gold: pd.DataFrame, slack: int = 1) -> dict:

@@ -65,6 +65,7 @@ from .model import with_predictions
 __all__ = [
     "DEFAULT_TOP",
     "WHY_COLUMN",
+    "can_explain",
     "contributions",
     "explain",
     "format_why",
@@ -143,6 +144,16 @@ class _Parts:
     layout: dict  # step -> (therapist columns, client columns, presence column or None)
     log_prior: np.ndarray
     power: float
+
+
+def can_explain(model) -> bool:
+    """Whether ``model`` is one this module can take apart (the project's two-stage linear
+    model); ``rupture scan`` adds reasons only then, so any other classifier still scans."""
+    try:
+        _parts(model)
+    except ModelError:
+        return False
+    return True
 
 
 def _parts(model) -> _Parts:

@@ -2,7 +2,8 @@
 
 :func:`scan` tags every turn (or takes the coders' labels), groups marker turns into episodes
 and keeps, for each session, what the report needs: the label of every turn, the times, the
-counts. It streams the input chunk by chunk, so an archive of recordings costs the memory of
+counts, the turns around each unrepaired episode (its exchange) and the session's therapist,
+client and date where the input has those columns. It streams the input chunk by chunk, so an archive of recordings costs the memory of
 one chunk plus a few bytes a turn.
 """
 
@@ -13,13 +14,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, EPISODE_COLUMNS, find_episodes
+from .episodes import (
+    DEFAULT_GAP,
+    DEFAULT_WINDOW,
+    EPISODE_COLUMNS,
+    count_unrepaired,
+    episode_exchanges,
+    find_episodes,
+    turn_kinds,
+)
 from .labels import LABELS
 from .model import require_labels
 from .readers import iter_transcript_chunks
 from .tagging import iter_tagged, resolve_model
 
-__all__ = ["ScanResult", "SessionSummary", "scan"]
+__all__ = ["SESSION_META_COLUMNS", "ScanResult", "SessionSummary", "scan"]
+
+#: Columns describing the session as a whole; the report summarises across sessions by them.
+SESSION_META_COLUMNS = ("therapist_id", "client_id", "date")
 
 
 @dataclass
@@ -32,10 +44,21 @@ class SessionSummary:
     starts: np.ndarray | None  # seconds, or None when the input had no times
     counts: dict[str, int]
     episodes: pd.DataFrame
+    ends: np.ndarray | None = None  # seconds, or None when the input had no end times
+    n_marker_turns: int = 0  # turns counted as markers (with --min-prob, more than the labels)
+    #: the turns around each unrepaired episode (:func:`~rupture_nlp.episodes.episode_exchanges`)
+    exchanges: pd.DataFrame | None = None
+    #: therapist_id, client_id and date, where the input has them (first value of the session)
+    meta: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_unrepaired(self) -> int:
-        return int((~self.episodes["repaired"].astype(bool)).sum())
+        return count_unrepaired(self.episodes)
+
+    @property
+    def markers_per_100(self) -> float:
+        """Marker turns per 100 turns: how strained the session was, whatever its length."""
+        return 100.0 * self.n_marker_turns / len(self.labels) if len(self.labels) else 0.0
 
     @property
     def repair_rate(self) -> float | None:
@@ -50,6 +73,10 @@ class ScanResult:
     episodes: pd.DataFrame
     sessions: list[SessionSummary] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+
+    @property
+    def n_unrepaired(self) -> int:
+        return count_unrepaired(self.episodes)
 
     def ordered_sessions(self) -> list[SessionSummary]:
         """Sessions with most unrepaired episodes first, then most episodes, then by id."""
@@ -86,30 +113,42 @@ def scan(
         )
     else:
         fitted, meta = resolve_model(model, n_process)
-        tagged_chunks = iter_tagged(paths, fitted, speaker_map, chunk_turns, columns=columns)
-    parts, sessions = [], []
+        from .explain import can_explain
+
+        # the report shows why each flagged turn was flagged, where the model can say
+        tagged_chunks = iter_tagged(
+            paths, fitted, speaker_map, chunk_turns, columns=columns, explain=can_explain(fitted)
+        )
+    probs = None if use_gold else min_prob
+    parts, sessions, has_why = [], [], False
     for tagged in tagged_chunks:
-        episodes = find_episodes(
+        episodes = find_episodes(tagged, column, gap=gap, window=window, min_prob=probs, text=text)
+        parts.append(episodes)
+        has_why = has_why or "why" in tagged.columns
+        exchanges = episode_exchanges(
             tagged,
+            episodes[~episodes["repaired"].astype(bool)],
             column,
-            gap=gap,
             window=window,
-            min_prob=None if use_gold else min_prob,
+            min_prob=probs,
             text=text,
         )
-        parts.append(episodes)
         by_session = dict(tuple(episodes.groupby("session_id", sort=False)))
+        exchanges_by = dict(tuple(exchanges.groupby("session_id", sort=False)))
         for sid, turns in tagged.groupby("session_id", sort=False):
             labels = turns[column].astype(str).to_numpy()
-            starts = turns["start"].to_numpy(dtype=float) if "start" in turns.columns else None
             sessions.append(
                 SessionSummary(
                     session_id=str(sid),
                     turns=turns["turn"].to_numpy(),
                     labels=labels,
-                    starts=starts if starts is not None and not np.isnan(starts).all() else None,
+                    starts=_times(turns, "start"),
+                    ends=_times(turns, "end"),
                     counts={lab: int((labels == lab).sum()) for lab in LABELS},
                     episodes=by_session.get(sid, pd.DataFrame(columns=EPISODE_COLUMNS)),
+                    n_marker_turns=int((turn_kinds(turns, column, probs) == "m").sum()),
+                    exchanges=exchanges_by.get(sid, exchanges.iloc[:0]),
+                    meta=_session_meta(turns),
                 )
             )
     cols = EPISODE_COLUMNS if text else [c for c in EPISODE_COLUMNS if c != "excerpt"]
@@ -122,5 +161,25 @@ def scan(
         "model_file": meta.get("model_file"),
         "model_sha256": meta.get("sha256"),
         "excerpts": text,
+        # the model's reasons for each flagged turn, when the tagged turns carry a `why` column
+        "why": has_why and text,
     }
     return ScanResult(episodes=episodes, sessions=sessions, settings=settings)
+
+
+def _times(turns: pd.DataFrame, column: str) -> np.ndarray | None:
+    if column not in turns.columns:
+        return None
+    values = pd.to_numeric(turns[column], errors="coerce").to_numpy(dtype=float)
+    return None if np.isnan(values).all() else values
+
+
+def _session_meta(turns: pd.DataFrame) -> dict[str, str]:
+    meta = {}
+    for col in SESSION_META_COLUMNS:
+        if col in turns.columns:
+            values = turns[col].dropna().astype(str).str.strip()
+            values = values[values != ""]
+            if len(values):
+                meta[col] = values.iloc[0]
+    return meta

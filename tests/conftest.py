@@ -5,9 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rupture_nlp.datasets import fixture_path, load_fixture
+from rupture_nlp.labels import LABELS
 from rupture_nlp.training import train_and_save
 
 FILES = Path(__file__).parent / "files"
@@ -37,3 +39,29 @@ def mini_model(tmp_path_factory, mini_df) -> Path:
     path = tmp_path_factory.mktemp("model") / "mini.joblib"
     train_and_save(mini_df, path, seed=0, cv=0)
     return path
+
+
+class KnownProbabilities:
+    """Stands in for a trained model where a test needs exact probabilities: each turn gets its
+    ``label`` with the probability in its ``confidence`` column, the rest shared evenly."""
+
+    classes_ = np.array(LABELS)
+
+    def predict_proba(self, df):
+        conf = df["confidence"].astype(float).to_numpy()
+        proba = np.repeat(((1 - conf) / (len(LABELS) - 1))[:, None], len(LABELS), axis=1)
+        proba[np.arange(len(df)), [LABELS.index(lab) for lab in df["label"]]] = conf
+        return proba
+
+
+@pytest.fixture
+def supervision() -> Path:
+    """Four sessions of two therapists, with dates, times in two of them and the model's reasons:
+    an unrepaired episode with a repair attempt inside it, a repaired one, one cut off by the end
+    of the session, and a session without ruptures."""
+    return Path(__file__).parent / "supervision" / "supervision.csv"  # read, never written
+
+
+@pytest.fixture
+def known_model():
+    return KnownProbabilities()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rupture_nlp.episodes import find_episodes, match_episodes
+from rupture_nlp.episodes import count_unrepaired, episode_exchanges, find_episodes, match_episodes
 
 
 def session(labels, sid="s", speakers=None, start=None):
@@ -129,3 +129,67 @@ def test_match_counts_overlap_with_slack():
         "precision": 0.5,
         "recall": 1.0,
     }
+
+
+def roles(exchange):
+    return exchange[["turn", "label", "role"]].values.tolist()
+
+
+def test_exchange_spans_two_turns_before_to_the_window_after():
+    labels = ["none", "none", "repair", "none", "withdrawal", "repair", "confrontation"]
+    labels += ["none", "none", "none", "none", "withdrawal"]
+    df = session(labels)
+    ep = find_episodes(df, gap=1)  # 5 alone (6 is no marker), 7 alone, 12 alone
+    assert spans(ep) == [
+        [5, 5, "withdrawal", True],
+        [7, 7, "confrontation", False],
+        [12, 12, "withdrawal", False],
+    ]
+    assert count_unrepaired(ep) == 2
+    ex = episode_exchanges(df, ep[~ep["repaired"]], window=3)
+    assert roles(ex[ex["episode_start"] == 7]) == [
+        [5, "withdrawal", "other marker"],
+        [6, "repair", "earlier repair"],
+        [7, "confrontation", "marker"],
+        [8, "none", ""],
+        [9, "none", ""],
+        [10, "none", ""],
+    ]
+    # the last episode: the session ends with its marker
+    assert roles(ex[ex["episode_start"] == 12]) == [
+        [10, "none", ""],
+        [11, "none", ""],
+        [12, "withdrawal", "marker"],
+    ]
+    # a repaired episode's exchange ends with the repair that ended it
+    repaired = episode_exchanges(df, ep[ep["repaired"]], window=1)
+    assert roles(repaired) == [
+        [3, "repair", "earlier repair"],
+        [4, "none", ""],
+        [5, "withdrawal", "marker"],
+        [6, "repair", "repair"],
+    ]
+
+
+def test_exchange_probabilities_and_reasons_and_no_text():
+    df = session(["none", "withdrawal", "repair", "withdrawal", "none"])
+    df["predicted_label"] = ["none", "withdrawal", "repair", "none", "none"]
+    df["p_withdrawal"] = [0.1, 0.7, 0.1, 0.35, 0.1]
+    df["p_confrontation"] = [0.1, 0.1, 0.1, 0.15, 0.1]
+    df["p_repair"] = [0.1, 0.1, 0.6, 0.1, 0.1]
+    df["p_none"] = [0.7, 0.1, 0.2, 0.4, 0.7]
+    df["why"] = ["", "cue: short reply +0.40", "word 'sorry' +0.50", "", None]
+    ep = find_episodes(df, min_prob=0.5)  # turn 4 is a marker by p(marker) 0.50 alone
+    assert spans(ep) == [[2, 4, "withdrawal", False]]
+    ex = episode_exchanges(df, ep, window=1, min_prob=0.5)
+    assert ex[["turn", "label", "p_label", "p_marker", "role", "why"]].values.tolist() == [
+        [1, "none", 0.7, 0.2, "", ""],
+        [2, "withdrawal", 0.7, 0.8, "marker", "cue: short reply +0.40"],
+        [3, "repair", 0.6, 0.2, "repair attempt", "word 'sorry' +0.50"],
+        [4, "none", 0.4, 0.5, "marker", ""],
+        [5, "none", 0.7, 0.2, "", ""],
+    ]
+    assert ex["text"].tolist() == [f"turn {i}" for i in range(1, 6)]
+    quiet = episode_exchanges(df, ep, window=1, min_prob=0.5, text=False)
+    assert "text" not in quiet.columns and "why" not in quiet.columns
+    assert list(episode_exchanges(df, ep.iloc[:0]).columns) == list(ex.columns)
