@@ -504,7 +504,7 @@ def test_a_terminated_tag_leaves_no_temporary_file(tmp_path, mini_model, mini_df
         ],
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not list(out.parent.glob(".tagged.csv.*.tmp")):
         if proc.poll() is not None:
             pytest.fail("tag finished before it could be interrupted")
