@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 
 import click
 
-from .episodes import DEFAULT_GAP, DEFAULT_WINDOW
+from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, EPISODE_COLUMNS
 from .errors import ModelError, TranscriptError
+from .progress import progress_bar, summary_line
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -168,10 +170,13 @@ def _exit_on_sigterm() -> None:
 
 @cli.command(context_settings=CONTEXT)
 @paths_argument
+@click.option("--all", "every", is_flag=True, help="List every occurrence of a repeated problem.")
 @speaker_map_option
-def validate(paths, speaker_map):
+def validate(paths, every, speaker_map):
     """Check transcript files and list every problem with its file and line.
 
+    A problem repeated on many lines is one line with a count and the first lines (--all lists
+    each); a summary per file follows. Files are checked together, as tag and scan read them.
     Exit 0 when clean, 1 when problems were found, 2 for usage errors.
 
     \b
@@ -179,24 +184,21 @@ def validate(paths, speaker_map):
       rupture validate data/
       rupture validate "transcripts/*.txt" --speaker-map "Dr Lee=therapist,Sam=client"
     """
-    from .readers import expand_paths, read_file
+    from .validation import format_problems, validate_paths
 
     try:
-        files = expand_paths(paths)
+        reports, overall = validate_paths(paths, speaker_map)
     except TranscriptError as exc:
         raise click.ClickException(str(exc)) from None
-    n_problems, n_turns = 0, 0
-    # Each file is checked on its own: two coders' files of the same sessions are both valid.
-    # Commands that combine files (train, tag, scan) also refuse a session id in two files.
-    for path in files:
-        df, problems = read_file(path, speaker_map)
-        n_turns += len(df)
-        for p in problems:
-            click.echo(str(p))
-        n_problems += len(problems)
-    summary = f"{len(files)} file(s), {n_turns} turns, {n_problems} problem(s)"
+    problems = [p for r in reports for p in r.problems] + overall
+    for line in format_problems(problems, every=every):
+        click.echo(line)
+    for r in reports:
+        click.echo(r.summary())
+    n_turns = sum(r.turns for r in reports)
+    summary = f"{len(reports)} file(s), {n_turns} turns, {len(problems)} problem(s)"
     click.echo(summary, err=True)
-    sys.exit(1 if n_problems else 0)
+    sys.exit(1 if problems else 0)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -241,7 +243,11 @@ def train(paths, out, seed, spacy_model, cv, speaker_map):
         )
     check_output(out, paths, suffixes=(".joblib",))
     df = load_training_data(paths, "train", speaker_map)
-    meta = train_and_save(df, out, seed=seed, spacy_model=spacy_model, cv=cv, progress=_say)
+    started = time.perf_counter()
+    with progress_bar("training", "fits") as bar:
+        meta = train_and_save(df, out, seed=seed, spacy_model=spacy_model, cv=cv, bar=bar)
+    if bar.disable:
+        _say(summary_line(f"trained on {meta['n_turns']} turns, {bar.total} fits", started))
     click.echo(f"wrote {out} (sha256 {meta['sha256'][:12]}...), {meta['n_turns']} turns")
     if meta["cv_metrics"]:
         m = meta["cv_metrics"]
@@ -330,28 +336,21 @@ def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
 
     if n_jobs > 1 and (n_process or 1) > 1:
         raise click.UsageError("use either --jobs or --n-process, not both")
-    show = sys.stderr.isatty()
-    total = [0]
-
-    def progress(n):
-        total[0] += n
-        if show:
-            click.echo(f"\rtagged {total[0]} turns", err=True, nl=False)
-
-    n = tag_files(
-        paths,
-        out,
-        model=model,
-        speaker_map=speaker_map,
-        chunk_turns=chunk_turns,
-        progress=progress,
-        n_process=n_process,
-        n_jobs=n_jobs,
-    )
-    if show:
-        click.echo("", err=True)
+    started = time.perf_counter()
+    with progress_bar("tagging", "turns") as bar:
+        n = tag_files(
+            paths,
+            out,
+            model=model,
+            speaker_map=speaker_map,
+            chunk_turns=chunk_turns,
+            progress=bar,
+            n_process=n_process,
+            n_jobs=n_jobs,
+            notice=_say,
+        )
     if out != "-":
-        click.echo(f"tagged {n} turns -> {out}", err=True)
+        _say(summary_line(f"tagged {n} turns -> {out}", started))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -386,28 +385,35 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_proc
     from .scanning import scan as run_scan
     from .writers import check_output, write_table, write_text
 
-    check_output(out, paths)
+    exclude = check_output(out, paths, own_columns=[c for c in EPISODE_COLUMNS if c != "excerpt"])
+    if exclude:
+        _say(f"leaving out {out}: it is this command's output from an earlier run")
     if report:
         check_output(report, paths, suffixes=(".html",))
-    result = run_scan(
-        paths,
-        model=model,
-        window=window,
-        gap=gap,
-        min_prob=min_prob,
-        speaker_map=speaker_map,
-        text=not no_text,
-        use_gold=gold,
-        n_process=n_process,
-    )
+    started = time.perf_counter()
+    with progress_bar("scanning", "turns") as bar:
+        result = run_scan(
+            paths,
+            model=model,
+            window=window,
+            gap=gap,
+            min_prob=min_prob,
+            speaker_map=speaker_map,
+            text=not no_text,
+            use_gold=gold,
+            n_process=n_process,
+            exclude=exclude,
+            progress=bar,
+            notice=_say,
+        )
     write_table(result.episodes, out)
     if report:
         write_text(report, render_report(result))
     n_unrep = int((~result.episodes["repaired"].astype(bool)).sum()) if len(result.episodes) else 0
-    click.echo(
-        f"{len(result.sessions)} sessions, {len(result.episodes)} episodes, {n_unrep} not repaired",
-        err=True,
+    counts = (
+        f"{len(result.sessions)} sessions, {len(result.episodes)} episodes, {n_unrep} not repaired"
     )
+    _say(summary_line(counts, started))
 
 
 @cli.command(context_settings=CONTEXT)

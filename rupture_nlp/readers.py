@@ -66,11 +66,12 @@ def parse_speaker_map(spec: str | None) -> dict[str, str]:
     return mapping
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+def expand_paths(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
     """Turn files, directories (searched recursively) and glob patterns into a sorted file list.
 
     Directories contribute only files with a transcript extension; a path that matches nothing
-    is an error rather than a silently empty input.
+    is an error rather than a silently empty input. Files in ``exclude`` (a command's own
+    previous output found in an input folder) are left out.
     """
     found: list[Path] = []
     known = TABLE_SUFFIXES | TEXT_SUFFIXES | CUE_SUFFIXES
@@ -86,11 +87,11 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
             if not files:
                 raise TranscriptError(f"{raw}: no such file, directory or matching files")
             found += files
-    seen: set[Path] = set()
+    seen: set[Path] = {Path(p).resolve() for p in exclude}
     unique = []
     for f in found:
-        if f not in seen:
-            seen.add(f)
+        if f.resolve() not in seen:
+            seen.add(f.resolve())
             unique.append(f)
     return unique
 
@@ -616,7 +617,10 @@ def read_transcripts(paths, speaker_map: dict[str, str] | None = None) -> pd.Dat
 
 
 def iter_transcript_chunks(
-    paths, speaker_map: dict[str, str] | None = None, chunk_turns: int = 20_000
+    paths,
+    speaker_map: dict[str, str] | None = None,
+    chunk_turns: int = 20_000,
+    exclude: Iterable[str | Path] = (),
 ) -> Iterator[pd.DataFrame]:
     """Yield canonical frames of whole sessions, about ``chunk_turns`` turns each.
 
@@ -630,7 +634,7 @@ def iter_transcript_chunks(
     continuity = SessionContinuity()
     pending: pd.DataFrame | None = None
     n_turns = 0
-    for path in expand_paths(paths):
+    for path in expand_paths(paths, exclude):
         for df, problems, lines in _iter_file(Path(path), speaker_map, chunk_turns):
             problems = problems + continuity.check(df, Path(path), lines)
             if problems:

@@ -16,8 +16,10 @@ import pandas as pd
 from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, EPISODE_COLUMNS, find_episodes
 from .labels import LABELS
 from .model import require_labels
+from .modelio import resolve_model
 from .readers import iter_transcript_chunks
-from .tagging import iter_tagged, resolve_model
+from .survey import survey_inputs
+from .tagging import iter_tagged
 
 __all__ = ["ScanResult", "SessionSummary", "scan"]
 
@@ -69,22 +71,31 @@ def scan(
     use_gold: bool = False,
     chunk_turns: int = 20_000,
     n_process: int | None = None,
+    exclude=(),
+    progress=None,
+    notice=None,
 ) -> ScanResult:
     """Find rupture episodes in transcripts and whether each was repaired.
 
     With ``use_gold=True`` the coders' ``label`` column is used instead of a model, so a
-    model's missed ruptures can be compared with a coder's on the same sessions.
+    model's missed ruptures can be compared with a coder's on the same sessions. Files in
+    ``exclude`` are left out of the inputs (the command's earlier output). ``progress`` is a
+    tqdm-like bar (``total`` set to the expected turns, ``update(n)`` per chunk); ``notice``
+    hears when the default model is built on first use.
     """
     column = "label" if use_gold else "predicted_label"
     if use_gold:
         meta: dict = {}
         tagged_chunks = (
             require_labels(chunk, "scanning with --gold")
-            for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns)
+            for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns, exclude)
         )
     else:
-        fitted, meta = resolve_model(model, n_process)
-        tagged_chunks = iter_tagged(paths, fitted, speaker_map, chunk_turns)
+        fitted = resolve_model(model, n_process, notice)
+        meta = getattr(fitted, "metadata_", {})
+        tagged_chunks = iter_tagged(paths, fitted, speaker_map, chunk_turns, exclude=exclude)
+    if progress is not None:
+        progress.total = survey_inputs(paths, speaker_map, exclude).n_rows
     parts, sessions = [], []
     for tagged in tagged_chunks:
         episodes = find_episodes(
@@ -96,6 +107,8 @@ def scan(
             text=text,
         )
         parts.append(episodes)
+        if progress is not None:
+            progress.update(len(tagged))
         by_session = dict(tuple(episodes.groupby("session_id", sort=False)))
         for sid, turns in tagged.groupby("session_id", sort=False):
             labels = turns[column].astype(str).to_numpy()

@@ -93,9 +93,9 @@ def test_prior_power_tempers_the_decision_towards_rare_labels(mini_df):
 
 
 def test_n_process_reaches_the_fitted_encoder(mini_model):
-    from rupture_nlp.tagging import resolve_model
+    from rupture_nlp.modelio import resolve_model
 
-    fitted, _ = resolve_model(mini_model, n_process=2)
+    fitted = resolve_model(mini_model, n_process=2)
     assert fitted.first_.named_steps["encode"].n_process == 2
 
 
@@ -148,7 +148,8 @@ def test_probabilities_are_a_distribution(mini_df):
 
 
 def test_save_and_load_round_trip_with_metadata(mini_model, mini_df):
-    model, meta = load_model(mini_model)
+    model = load_model(mini_model)
+    meta = model.metadata_
     assert meta["seed"] == 0 and meta["n_turns"] == len(mini_df)
     assert set(meta["versions"]) >= {"python", "spacy", "scikit-learn", "rupture-nlp"}
     assert meta["label_counts"]["none"] == int((mini_df["label"] == "none").sum())

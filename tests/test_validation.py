@@ -110,15 +110,73 @@ def test_cli_validate_exit_codes(tmp_path, files, mini_csv):
     lines = result.stdout.splitlines()
     assert f"{bad}:2: empty text" in lines
     assert f"{bad}:3: turn 'x' is not an integer" in lines
-    # the VTT and SRT name people: both speakers of each file need a map
-    assert sum("unknown speaker 'Dr Lee'" in line for line in lines) == 4
+    # the VTT and SRT name people: both speakers of each file need a map (one line a file)
+    assert sum("unknown speaker 'Dr Lee'" in line for line in lines) == 2
     assert runner.invoke(cli, ["validate"]).exit_code == 2
     missing = runner.invoke(cli, ["validate", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 1
     assert missing.output.strip().endswith("nope.csv: no such file, directory or matching files")
-    mapped = runner.invoke(
-        cli,
-        ["validate", str(files), "--speaker-map", "Dr Lee=therapist,Sam=client"],
-        catch_exceptions=False,
+    names = ["--speaker-map", "Dr Lee=therapist,Sam=client"]
+    vtt = runner.invoke(cli, ["validate", str(files / "lee_sam.vtt"), *names])
+    assert vtt.exit_code == 0, vtt.output
+    assert vtt.stdout == f"{files / 'lee_sam.vtt'}: 4 turns, 1 session, no problems\n"
+
+
+def test_validate_checks_files_together_as_tag_reads_them(tmp_path, files, mini_model):
+    """lee_sam.vtt and lee_sam.srt are one session id twice: tag refuses it, so validate does."""
+    runner = CliRunner()
+    names = ["--speaker-map", "Dr Lee=therapist,Sam=client"]
+    checked = runner.invoke(cli, ["validate", str(files), *names])
+    out = tmp_path / "t.csv"
+    tagged = runner.invoke(
+        cli, ["tag", str(files), *names, "--model", str(mini_model), "-o", str(out)]
     )
-    assert mapped.exit_code == 0, mapped.output
+    assert checked.exit_code == tagged.exit_code == 1
+    clash = (
+        f"{files / 'lee_sam.vtt'}:6: session 'lee_sam' also appears in {files / 'lee_sam.srt'}; "
+        "session ids must be unique (rename one file, or give the table a session_id column)"
+    )
+    assert checked.stdout.splitlines()[0] == clash
+    assert tagged.output.strip() == f"Error: {clash}"
+
+
+def test_a_repeated_problem_is_one_line_with_a_count_and_a_summary_per_file(tmp_path):
+    zoom = tmp_path / "zoom_0412.vtt"
+    cues = []
+    for k in range(6):
+        who = "Maya Patel (she/her)" if k % 2 == 0 else "Jordan"
+        cues.append(
+            f"{k + 1}\n00:00:{2 * k:02d}.000 --> 00:00:{2 * k + 1:02d}.500\n<v {who}>Line {k}.\n"
+        )
+    zoom.write_text("WEBVTT\n\n" + "\n".join(cues), encoding="utf-8")
+    table = tmp_path / "coded.csv"
+    table.write_text(HEADER + "c1,1,client,Hi.,none,,,\nc1,2,client,Fine.,none,,,\n")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    hint = "expected therapist, client or client2..client9"
+    assert result.stdout.splitlines() == [
+        f"{zoom}: unknown speaker 'Maya Patel (she/her)'; {hint} (map names with --speaker-map "
+        "'Maya Patel (she/her)=client') x3 (lines 4, 12, 20)",
+        f"{zoom}: unknown speaker 'Jordan'; {hint} (map names with --speaker-map "
+        "'Jordan=client') x3 (lines 8, 16, 24)",
+        f"{table}: 2 turns, 1 session, no problems",
+        f"{zoom}: 6 turns, 1 session, 6 problems",
+    ]
+    assert result.stderr == "2 file(s), 8 turns, 6 problem(s)\n"
+    every = runner.invoke(cli, ["validate", str(zoom), "--all"])
+    assert [line.split(": ")[0] for line in every.stdout.splitlines()[:6]] == [
+        f"{zoom}:{n}" for n in (4, 8, 12, 16, 20, 24)
+    ]
+
+
+def test_an_empty_folder_and_header_only_tables_are_problems(tmp_path):
+    runner = CliRunner()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(cli, ["validate", str(empty)])
+    assert result.exit_code == 1 and result.stdout == "no turns found in the given paths\n"
+    (empty / "header.csv").write_text(HEADER)
+    result = runner.invoke(cli, ["validate", str(empty)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "no turns found in the given paths"
