@@ -70,7 +70,8 @@ def model_option(func):
         "model",
         type=click.Path(dir_okay=False),
         default=None,
-        help="Model file (default: models/rupture-default.joblib, or $RUPTURE_MODEL).",
+        help="Model file (default: $RUPTURE_MODEL, a checkout's models/rupture-default.joblib, "
+        "or the default model built in the user cache on first use).",
     )(func)
 
 
@@ -245,8 +246,9 @@ def train(paths, out, seed, spacy_model, cv, speaker_map):
     df = load_training_data(paths, "train", speaker_map)
     started = time.perf_counter()
     with progress_bar("training", "fits") as bar:
+        drawn = not bar.disable  # closing a bar disables it
         meta = train_and_save(df, out, seed=seed, spacy_model=spacy_model, cv=cv, bar=bar)
-    if bar.disable:
+    if not drawn:
         _say(summary_line(f"trained on {meta['n_turns']} turns, {bar.total} fits", started))
     click.echo(f"wrote {out} (sha256 {meta['sha256'][:12]}...), {meta['n_turns']} turns")
     if meta["cv_metrics"]:

@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 DEFAULT_MODEL_NAME = "rupture-default.joblib"
+#: The repository around the package, when it runs from a checkout (``make model`` writes there)
+_CHECKOUT = Path(__file__).resolve().parent.parent
 
 #: Bumped whenever the meaning of a fitted model's state changes; older files are refused.
 FORMAT_VERSION = 4
@@ -158,15 +160,26 @@ def read_metadata(path: str | Path) -> dict:
     return meta
 
 
-def load_model(path: str | Path, check_versions: bool = True):
+def load_model(path: str | Path | None = None, check_versions: bool = True, notice=None):
     """Load a model after checking its sha256 and the library versions that made it.
 
     Returns the fitted model, which :func:`~rupture_nlp.model.predict` takes as it is; its
     metadata (seed, versions, sha256, cross-validated metrics) is the ``metadata_`` attribute.
-    Raises :class:`ModelError` on any mismatch *before* the file is unpickled.
+    Raises :class:`ModelError` on any mismatch *before* the file is unpickled. Without ``path``,
+    the default model (:func:`default_model_path`), built on first use when there is none;
+    ``notice`` is told before that minute of training.
     """
     import joblib
 
+    if path is None:
+        path = default_model_path()
+        if not path.exists():
+            if os.environ.get("RUPTURE_MODEL"):
+                raise ModelError(
+                    f"no default model at {path} ($RUPTURE_MODEL); build it with 'make model' "
+                    "in a checkout, or unset RUPTURE_MODEL to have it built on first use"
+                )
+            build_default_model(path, notice)
     meta = read_metadata(path)
     actual = file_sha256(path)
     if actual != meta.get("sha256"):
@@ -218,7 +231,7 @@ def default_model_path() -> Path:
     env = os.environ.get("RUPTURE_MODEL")
     if env:
         return Path(env)
-    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
+    for root in (Path.cwd(), _CHECKOUT):
         candidate = root / "models" / DEFAULT_MODEL_NAME
         if candidate.exists():
             return candidate
@@ -259,15 +272,7 @@ def resolve_model(model=None, n_process: int | None = None, notice=None):
     if model is not None and not isinstance(model, (str, Path)):
         fitted = model
     else:
-        path = Path(model) if model is not None else default_model_path()
-        if model is None and not path.exists():
-            if os.environ.get("RUPTURE_MODEL"):
-                raise ModelError(
-                    f"no default model at {path} ($RUPTURE_MODEL); build it with 'make model' "
-                    "in a checkout, or unset RUPTURE_MODEL to have it built on first use"
-                )
-            build_default_model(path, notice)
-        fitted = load_model(path)
+        fitted = load_model(model, notice=notice)
     if n_process is not None:
         # the fitted first stage, not the unfitted template the model was built from
         fitted.first_.set_params(encode__n_process=n_process)
