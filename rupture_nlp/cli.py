@@ -16,7 +16,7 @@ import click
 
 from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, EPISODE_COLUMNS
 from .errors import ModelError, TranscriptError
-from .progress import progress_bar, summary_line
+from .progress import note, progress_bar, summary_line
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -349,7 +349,7 @@ def tag(paths, model, out, chunk_turns, n_jobs, n_process, speaker_map):
             progress=bar,
             n_process=n_process,
             n_jobs=n_jobs,
-            notice=_say,
+            notice=note,
         )
     if out != "-":
         _say(summary_line(f"tagged {n} turns -> {out}", started))
@@ -406,7 +406,7 @@ def scan(paths, model, out, report, window, gap, min_prob, no_text, gold, n_proc
             n_process=n_process,
             exclude=exclude,
             progress=bar,
-            notice=_say,
+            notice=note,
         )
     write_table(result.episodes, out)
     if report:

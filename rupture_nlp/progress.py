@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["progress_bar", "summary_line"]
+__all__ = ["note", "progress_bar", "summary_line"]
 
 
 def progress_bar(desc: str, unit: str, total: int | None = None, file=None, enabled=None):
@@ -49,3 +49,10 @@ def summary_line(what: str, started: float) -> str:
     'tagged 10 turns in 0.0 s'
     """
     return f"{what} in {time.perf_counter() - started:.1f} s"
+
+
+def note(message: str) -> None:
+    """Write a line to stderr above any bar being drawn, instead of through it."""
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stderr)

@@ -3,13 +3,15 @@
 A streamed output table writes its header before the second input is read, so the header must
 be decided from every input first: the canonical columns always, the coders' columns and any
 other column of any input after them. Counting rows at the same time gives a progress bar its
-total. Tables are not parsed for this (the header or schema, and a count of lines); transcripts
-(text, WebVTT, SRT), which are small, are read whole.
+total. Nothing is parsed for this: a table gives its header or schema and a count of lines; a
+text, WebVTT or SRT transcript always gives the canonical columns, and its turns are estimated
+from how often the speaker label changes. Other formats are read whole.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .readers import TABLE_SUFFIXES, _iter_table, expand_paths, read_file
+from .readers import (
+    CUE_SUFFIXES,
+    TABLE_SUFFIXES,
+    TEXT_SUFFIXES,
+    _iter_table,
+    expand_paths,
+    read_file,
+)
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -44,8 +53,8 @@ class InputSurvey:
 
     @property
     def n_rows(self) -> int:
-        """Turns to expect; exact for transcripts and Parquet, the line count for CSV, TSV and
-        JSONL (a line break inside a quoted CSV field counts one more)."""
+        """Turns to expect: exact for Parquet; the line count for CSV, TSV and JSONL (a line
+        break inside a quoted CSV field counts one more); the speaker changes of a transcript."""
         return sum(self.rows.values())
 
     def output_columns(self) -> list[str]:
@@ -95,6 +104,26 @@ def _count_lines(path: Path) -> int:
     return n + (last != b"\n")
 
 
+# a speaker label at the start of a line: '<v Dr Lee>', 'Dr Lee:', '[SPEAKER_00]:', after an
+# optional '[00:01:02]' stamp; a cue timing line ('00:00:01.000 --> ...') has no ': ' and no '<v'
+_LABEL = re.compile(
+    r"^\s*(?:\[[\d:.,]+\]\s*)?(?:<v(?:\.[^\s>]*)?\s+([^>]+)>|([^:\n<>]{1,80}?)\s*(?:\[[\d:.,]+\])?\s*:\s)",
+    re.M,
+)
+
+
+def _estimate_turns(path: Path) -> int:
+    """Turns of a transcript, counted as changes of speaker label (a speaker's consecutive cues
+    or lines are one turn); cues or lines without labels count one turn each."""
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    labels = [(a or b).strip() for a, b in _LABEL.findall(text)]
+    if labels:
+        return 1 + sum(x != y for x, y in zip(labels, labels[1:], strict=False))
+    if path.suffix.lower() in CUE_SUFFIXES:
+        return text.count("-->")
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
 def _table(path: Path) -> tuple[list[str], int]:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
@@ -128,8 +157,11 @@ def survey_inputs(paths, speaker_map=None, exclude: Iterable[str | Path] = ()) -
     for path in survey.files:
         columns, n = [], 0
         try:
-            if path.suffix.lower() in TABLE_SUFFIXES:
+            suffix = path.suffix.lower()
+            if suffix in TABLE_SUFFIXES:
                 columns, n = _table(path)
+            elif suffix in TEXT_SUFFIXES | CUE_SUFFIXES:  # their readers' columns, always
+                columns, n = list(CANONICAL_COLUMNS), _estimate_turns(path)
             else:
                 df, _problems = read_file(path, speaker_map)
                 columns, n = list(df.columns), len(df)

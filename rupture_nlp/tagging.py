@@ -109,4 +109,6 @@ def tag_files(
                 bar.update(len(tagged))
             elif progress is not None:  # a plain callable, as before bars
                 progress(len(tagged))
+    if bar is not None and bar.total != n:  # the count was an estimate: end the bar at 100%
+        bar.total = n
     return n

@@ -180,3 +180,16 @@ def test_an_empty_folder_and_header_only_tables_are_problems(tmp_path):
     result = runner.invoke(cli, ["validate", str(empty)])
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == "no turns found in the given paths"
+
+
+def test_a_problem_on_every_row_is_counted_in_full(tmp_path):
+    zoom = tmp_path / "zoom_export.csv"
+    rows = "".join(f"z,{k},Maya Patel (she/her),Line {k}.,none,,,\n" for k in range(1, 61))
+    zoom.write_text(HEADER + rows, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(zoom)])
+    assert result.stdout.splitlines() == [
+        f"{zoom}: unknown speaker 'Maya Patel (she/her)'; expected therapist, client or "
+        "client2..client9 (map names with --speaker-map 'Maya Patel (she/her)=client') "
+        "x60 (lines 2, 3, 4, ...)",
+        f"{zoom}: 60 turns, 1 session, 60 problems",
+    ]
