@@ -297,7 +297,14 @@ def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_m
         check_output(json_out, paths, suffixes=(".json",))
     df = load_training_data(paths, split, speaker_map)
     result = evaluate_frame(
-        df, model=model, cv=cv, window=window, gap=gap, progress=_say, min_prob=min_prob
+        df,
+        model=model,
+        cv=cv,
+        window=window,
+        gap=gap,
+        progress=_say,
+        min_prob=min_prob,
+        notice=_say,
     )
     kinds = {"natural": "natural-density sessions only", "dense": "rupture-dense sessions only"}
     parts = [(result["title"], result)] + [

@@ -255,13 +255,15 @@ def evaluate_frame(
     gap: int | None = None,
     progress=None,
     min_prob: float | None = None,
+    notice=None,
 ) -> dict:
     """Evaluate a labelled turns table with a model, or by grouped cross-validation.
 
     Returns ``{"title", "turns": metrics(...), "episodes": unrepaired-episode precision/recall}``,
     and the same for each kind of session under ``"by_density"`` when the table has a ``density``
     column with more than one value (the corpus: ``natural`` and ``dense``); ``min_prob``
-    applies to the model's episodes as in ``rupture scan --min-prob``.
+    applies to the model's episodes as in ``rupture scan --min-prob``. ``notice`` hears when the
+    default model is built on first use.
     """
     from .model import require_labels
     from .modelio import resolve_model
@@ -271,7 +273,7 @@ def evaluate_frame(
         pred = cross_val_predictions(df, k=cv, seed=seed, progress=progress)
         title = f"{cv}-fold cross-validation grouped by session, {len(df)} turns"
     else:
-        fitted = resolve_model(model)
+        fitted = resolve_model(model, notice=notice)
         meta = getattr(fitted, "metadata_", {})
         pred = predict(fitted, df)
         title = f"model {meta.get('model_file', 'in memory')} on {len(df)} turns"
