@@ -317,7 +317,7 @@ def main(argv=None) -> None:
     train_and_save(corpus[corpus["split"] == "train"], model_path, cv=0)
     from rupture_nlp.modelio import load_model
 
-    model, _ = load_model(model_path)
+    model = load_model(model_path)
     n = 20_000 if args.quick else 200_000
     results = {"machine": machine()}
     if "throughput" in args.only:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 
 import click
 
-from .episodes import DEFAULT_GAP, DEFAULT_WINDOW
+from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, EPISODE_COLUMNS
 from .errors import ModelError, TranscriptError
+from .progress import note, progress_bar, summary_line
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -93,7 +95,8 @@ def model_option(func):
         "model",
         type=click.Path(dir_okay=False),
         default=None,
-        help="Model file (default: models/rupture-default.joblib, or $RUPTURE_MODEL).",
+        help="Model file (default: $RUPTURE_MODEL, a checkout's models/rupture-default.joblib, "
+        "or the default model built in the user cache on first use).",
     )(func)
 
 
@@ -212,11 +215,14 @@ def _exit_on_sigterm() -> None:
 
 @cli.command(context_settings=CONTEXT)
 @paths_argument
+@click.option("--all", "every", is_flag=True, help="List every occurrence of a repeated problem.")
 @speaker_map_option
 @columns_option
-def validate(paths, speaker_map, columns):
+def validate(paths, every, speaker_map, columns):
     """Check transcript files and list every problem with its file and line.
 
+    A problem repeated on many lines is one line with a count and the first lines (--all lists
+    each); a summary per file follows. Files are checked together, as tag and scan read them.
     Exit 0 when clean, 1 when problems were found, 2 for usage errors.
 
     \b
@@ -225,23 +231,21 @@ def validate(paths, speaker_map, columns):
       rupture validate "transcripts/*.txt" --speaker-map "Dr Lee=therapist,Sam=client"
       rupture validate export.xlsx --columns "Utterance=text,Speaker=speaker,Session=session_id"
     """
-    from .readers import find_transcripts, read_file
+    from .validation import format_problems, validate_paths
 
-    files, missing = find_transcripts(paths)
-    for p in missing:
-        click.echo(str(p))
-    n_problems, n_turns = len(missing), 0
-    # Each file is checked on its own: two coders' files of the same sessions are both valid.
-    # Commands that combine files (train, tag, scan) also refuse a session id in two files.
-    for path in files:
-        df, problems = read_file(path, speaker_map, columns=columns)
-        n_turns += len(df)
-        for p in problems:
-            click.echo(str(p))
-        n_problems += len(problems)
-    summary = f"{len(files)} file(s), {n_turns} turns, {n_problems} problem(s)"
+    try:
+        reports, overall = validate_paths(paths, speaker_map, columns=columns)
+    except TranscriptError as exc:
+        raise click.ClickException(str(exc)) from None
+    problems = overall + [p for r in reports for p in r.problems]
+    for line in format_problems(problems, every=every):
+        click.echo(line)
+    for r in reports:
+        click.echo(r.summary())
+    n_turns = sum(r.turns for r in reports)
+    summary = f"{len(reports)} file(s), {n_turns} turns, {len(problems)} problem(s)"
     click.echo(summary, err=True)
-    sys.exit(1 if n_problems else 0)
+    sys.exit(1 if problems else 0)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -287,7 +291,12 @@ def train(paths, out, seed, spacy_model, cv, speaker_map, columns):
         )
     check_output(out, paths, suffixes=(".joblib",))
     df = load_training_data(paths, "train", speaker_map, columns)
-    meta = train_and_save(df, out, seed=seed, spacy_model=spacy_model, cv=cv, progress=_say)
+    started = time.perf_counter()
+    with progress_bar("training", "fits") as bar:
+        drawn = not bar.disable  # closing a bar disables it
+        meta = train_and_save(df, out, seed=seed, spacy_model=spacy_model, cv=cv, bar=bar)
+    if not drawn:
+        _say(summary_line(f"trained on {meta['n_turns']} turns, {bar.total} fits", started))
     click.echo(f"wrote {out} (sha256 {meta['sha256'][:12]}...), {meta['n_turns']} turns")
     if meta["cv_metrics"]:
         m = meta["cv_metrics"]
@@ -336,7 +345,14 @@ def evaluate(paths, model, cv, split, json_out, window, gap, min_prob, speaker_m
         check_output(json_out, paths, suffixes=(".json",))
     df = load_training_data(paths, split, speaker_map, columns)
     result = evaluate_frame(
-        df, model=model, cv=cv, window=window, gap=gap, progress=_say, min_prob=min_prob
+        df,
+        model=model,
+        cv=cv,
+        window=window,
+        gap=gap,
+        progress=_say,
+        min_prob=min_prob,
+        notice=_say,
     )
     kinds = {"natural": "natural-density sessions only", "dense": "rupture-dense sessions only"}
     parts = [(result["title"], result)] + [
@@ -422,30 +438,23 @@ def tag(
 
     if n_jobs > 1 and (n_process or 1) > 1:
         raise click.UsageError("use either --jobs or --n-process, not both")
-    show = sys.stderr.isatty()
-    total = [0]
-
-    def progress(n):
-        total[0] += n
-        if show:
-            click.echo(f"\rtagged {total[0]} turns", err=True, nl=False)
-
-    n = tag_files(
-        paths,
-        out,
-        model=model,
-        speaker_map=speaker_map,
-        chunk_turns=chunk_turns,
-        progress=progress,
-        n_process=n_process,
-        n_jobs=n_jobs,
-        columns=columns,
-        explain=explain,
-    )
-    if show:
-        click.echo("", err=True)
+    started = time.perf_counter()
+    with progress_bar("tagging", "turns") as bar:
+        n = tag_files(
+            paths,
+            out,
+            model=model,
+            speaker_map=speaker_map,
+            chunk_turns=chunk_turns,
+            progress=bar,
+            n_process=n_process,
+            n_jobs=n_jobs,
+            notice=note,
+            columns=columns,
+            explain=explain,
+        )
     if out != "-":
-        click.echo(f"tagged {n} turns -> {out}", err=True)
+        _say(summary_line(f"tagged {n} turns -> {out}", started))
 
 
 def _tag_dask(paths, model, out, chunk_turns, n_jobs, speaker_map, scheduler):
@@ -508,21 +517,28 @@ def scan(
     from .scanning import scan as run_scan
     from .writers import check_output, write_table
 
-    check_output(out, paths)
+    exclude = check_output(out, paths, own_columns=[c for c in EPISODE_COLUMNS if c != "excerpt"])
+    if exclude:
+        _say(f"leaving out {out}: it is this command's output from an earlier run")
     if report:
         check_report_output(report, paths)
-    result = run_scan(
-        paths,
-        model=model,
-        window=window,
-        gap=gap,
-        min_prob=min_prob,
-        speaker_map=speaker_map,
-        text=not no_text,
-        use_gold=gold,
-        n_process=n_process,
-        columns=columns,
-    )
+    started = time.perf_counter()
+    with progress_bar("scanning", "turns") as bar:
+        result = run_scan(
+            paths,
+            model=model,
+            window=window,
+            gap=gap,
+            min_prob=min_prob,
+            speaker_map=speaker_map,
+            text=not no_text,
+            use_gold=gold,
+            n_process=n_process,
+            columns=columns,
+            exclude=exclude,
+            progress=bar,
+            notice=note,
+        )
     write_table(result.episodes, out)
     if report:
         written = write_report(result, report)
@@ -530,11 +546,11 @@ def scan(
             _say(
                 f"report: {written[0]} and {len(written) - 1} session pages in {written[1].parent}"
             )
-    click.echo(
+    counts = (
         f"{len(result.sessions)} sessions, {len(result.episodes)} episodes, "
-        f"{count_unrepaired(result.episodes)} not repaired",
-        err=True,
+        f"{count_unrepaired(result.episodes)} not repaired"
     )
+    _say(summary_line(counts, started))
 
 
 @cli.command(context_settings=CONTEXT)

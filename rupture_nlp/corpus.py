@@ -15,7 +15,7 @@ import pandas as pd
 from .errors import TranscriptError
 from .readers import read_transcripts
 
-__all__ = ["SPLITS", "is_corpus_dir", "load_corpus", "load_training_data"]
+__all__ = ["SPLITS", "corpus_dir", "is_corpus_dir", "load_corpus", "load_training_data"]
 
 SPLITS = ("train", "dev", "test")
 CORPUS_FILE = "corpus.csv"
@@ -28,8 +28,25 @@ def is_corpus_dir(path: str | Path) -> bool:
     return p.is_dir() and (p / CORPUS_FILE).is_file() and (p / SPLITS_FILE).is_file()
 
 
+def corpus_dir(path: str | Path = "data") -> Path:
+    """The corpus folder ``path`` names: as given when it exists, else the same relative path
+    inside the package, so ``"data"`` is the corpus that ships with rupture-nlp from any folder.
+
+    >>> is_corpus_dir(corpus_dir("data"))
+    True
+    """
+    p = Path(path)
+    if p.exists() or p.is_absolute():
+        return p
+    packaged = Path(__file__).resolve().parent / p  # rupture_nlp/data is the repository's data/
+    return packaged if is_corpus_dir(packaged) else p
+
+
 def load_corpus(path: str | Path = "data", split: str | None = None) -> pd.DataFrame:
     """Read the corpus table, with ``split`` (and session metadata columns such as ``writer``).
+
+    ``path`` is a corpus folder; ``"data"`` (the default) is the project's corpus, found from any
+    folder (:func:`corpus_dir`).
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -39,7 +56,7 @@ def load_corpus(path: str | Path = "data", split: str | None = None) -> pd.DataF
     >>> load_corpus(d, "test")["session_id"].tolist()
     ['b']
     """
-    p = Path(path)
+    p = corpus_dir(path)
     if not is_corpus_dir(p):
         raise TranscriptError(f"{p} is not a corpus folder (needs {CORPUS_FILE} and {SPLITS_FILE})")
     df = read_transcripts([p / CORPUS_FILE])

@@ -33,7 +33,8 @@ from .modelio import load_model, read_metadata
 from .readers import READERS, expand_paths, read_file
 from .readers.reading import _finish
 from .readers.speakers import map_for
-from .tagging import resolve_model
+from .survey import conform_columns, output_columns
+from .tagging import PREDICTION_COLUMNS, resolve_model
 
 __all__ = [
     "EXTRA_HINT",
@@ -327,7 +328,8 @@ def whole_sessions(turns):
 @functools.lru_cache(maxsize=4)
 def _model_from_path(path: str, sha256: str):
     """A worker's copy of a model file, loaded once per process after the usual checks."""
-    fitted, meta = load_model(path)
+    fitted = load_model(path)
+    meta = fitted.metadata_
     if meta.get("sha256") != sha256:
         raise ModelError(
             f"{path} on this worker is not the model the client checked (sha256 "
@@ -340,7 +342,13 @@ def _model_from_path(path: str, sha256: str):
 def _predict_partition(df: pd.DataFrame, model, path_sha=None, chunk_turns=20_000):
     if path_sha is not None:
         model = _model_from_path(*path_sha)
-    return _plain_strings(predict(model, df, chunk_turns))
+    out = predict(model, df, chunk_turns)
+    # the columns and order rupture tag writes: canonical ones always, then the input's others
+    columns = [c for c in output_columns([df.columns]) if c not in PREDICTION_COLUMNS]
+    out = conform_columns(out, columns + list(PREDICTION_COLUMNS))
+    for col in set(columns) - set(df.columns) - {"start", "end"}:  # text, missing: not objects
+        out[col] = pd.Series([None] * len(out), index=out.index, dtype="str")
+    return _plain_strings(out)
 
 
 def tag_dataframe(turns, model=None, load_on_workers: bool = False, chunk_turns: int = 20_000):
@@ -389,7 +397,7 @@ def tag_dataframe(turns, model=None, load_on_workers: bool = False, chunk_turns:
         fitted = _model_from_path(*path_sha)  # checked here first: a bad file sends no work
         shipped = None
     else:
-        fitted, _ = resolve_model(model)
+        fitted = resolve_model(model)
         path_sha = None
         client = _current_client()
         if client is not None:
@@ -399,7 +407,7 @@ def tag_dataframe(turns, model=None, load_on_workers: bool = False, chunk_turns:
 
             shipped = dask.delayed(fitted, pure=False)
     turns = whole_sessions(turns)
-    meta = _plain_strings(predict(fitted, turns._meta))
+    meta = _predict_partition(turns._meta, fitted, None, chunk_turns)
     return turns.map_partitions(
         _predict_partition, shipped, path_sha, chunk_turns, meta=meta, align_dataframes=False
     )

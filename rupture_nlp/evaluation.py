@@ -119,10 +119,12 @@ def cross_val_predictions(
     model=None,
     groups_column: str = "session_id",
     progress=None,
+    bar=None,
 ) -> pd.DataFrame:
     """Out-of-fold predictions for every turn, folds grouped by session (or another column).
 
     ``groups_column="writer"`` gives leave-one-writer-out when ``k`` equals the number of writers.
+    ``progress`` hears ``"fold i/k"`` before each fold; a tqdm-like ``bar`` is updated after it.
     """
     model = model if model is not None else build_model(seed=seed)
     groups = df[groups_column].to_numpy()
@@ -136,6 +138,8 @@ def cross_val_predictions(
         pred = predict(fitted, test_df)
         pred["fold"] = fold
         parts.append(pred)
+        if bar is not None:
+            bar.update(1)
     return pd.concat(parts).loc[df.index]
 
 
@@ -193,23 +197,26 @@ def evaluate_frame(
     gap: int | None = None,
     progress=None,
     min_prob: float | None = None,
+    notice=None,
 ) -> dict:
     """Evaluate a labelled turns table with a model, or by grouped cross-validation.
 
     Returns ``{"title", "turns": metrics(...), "episodes": unrepaired-episode precision/recall}``,
     and the same for each kind of session under ``"by_density"`` when the table has a ``density``
     column with more than one value (the corpus: ``natural`` and ``dense``); ``min_prob``
-    applies to the model's episodes as in ``rupture scan --min-prob``.
+    applies to the model's episodes as in ``rupture scan --min-prob``. ``notice`` hears when the
+    default model is built on first use.
     """
     from .model import require_labels
-    from .tagging import resolve_model
+    from .modelio import resolve_model
 
     df = require_labels(df)
     if cv:
         pred = cross_val_predictions(df, k=cv, seed=seed, progress=progress)
         title = f"{cv}-fold cross-validation grouped by session, {len(df)} turns"
     else:
-        fitted, meta = resolve_model(model)
+        fitted = resolve_model(model, notice=notice)
+        meta = getattr(fitted, "metadata_", {})
         pred = predict(fitted, df)
         title = f"model {meta.get('model_file', 'in memory')} on {len(df)} turns"
     result = {"title": title, **prediction_figures(pred, gap, window, min_prob)}

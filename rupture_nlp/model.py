@@ -14,6 +14,8 @@ almost on its own words, but whether a turn is a marker depends on what came bef
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
@@ -133,6 +135,9 @@ def train(
 def predict(model, df: pd.DataFrame, chunk_turns: int = 20_000) -> pd.DataFrame:
     """Return a copy of ``df`` with ``predicted_label`` and ``p_<label>`` columns added.
 
+    ``model`` is a fitted model (from :func:`train` or :func:`~rupture_nlp.modelio.load_model`)
+    or the path of a model file, loaded with the same checks as ``load_model``.
+
     ``p_<label>`` are calibrated probabilities; ``predicted_label`` is the classifier's decision:
     the most probable label, unless the model was built with a ``prior_power`` that tempers it
     towards the rare marker labels (see :class:`~rupture_nlp.context.ContextStack`).
@@ -149,6 +154,10 @@ def predict(model, df: pd.DataFrame, chunk_turns: int = 20_000) -> pd.DataFrame:
     >>> [c for c in out.columns if c.startswith(("p_", "predicted"))]
     ['predicted_label', 'p_withdrawal', 'p_confrontation', 'p_repair', 'p_none']
     """
+    if isinstance(model, (str, Path, tuple)):
+        from .modelio import resolve_model
+
+        model = resolve_model(model)
     if not len(df):
         return with_predictions(model, df, np.zeros((0, len(model.classes_))))
     proba = np.vstack([model.predict_proba(part) for part in _session_chunks(df, chunk_turns)])

@@ -25,8 +25,10 @@ from .episodes import (
 )
 from .labels import LABELS
 from .model import require_labels
+from .modelio import resolve_model
 from .readers import iter_transcript_chunks
-from .tagging import iter_tagged, resolve_model
+from .survey import survey_inputs
+from .tagging import iter_tagged
 
 __all__ = ["SESSION_META_COLUMNS", "ScanResult", "SessionSummary", "scan"]
 
@@ -97,28 +99,43 @@ def scan(
     chunk_turns: int = 20_000,
     n_process: int | None = None,
     columns=None,
+    exclude=(),
+    progress=None,
+    notice=None,
 ) -> ScanResult:
     """Find rupture episodes in transcripts and whether each was repaired.
 
     With ``use_gold=True`` the coders' ``label`` column is used instead of a model, so a
     model's missed ruptures can be compared with a coder's on the same sessions. ``columns``
-    maps a table's column names to the canonical ones, as for :func:`read_transcripts`.
+    maps a table's column names to the canonical ones, as for :func:`read_transcripts`. Files
+    in ``exclude`` are left out of the inputs (the command's earlier output). ``progress`` is a
+    tqdm-like bar (``total`` set to the expected turns, ``update(n)`` per chunk); ``notice``
+    hears when the default model is built on first use.
     """
     column = "label" if use_gold else "predicted_label"
     if use_gold:
         meta: dict = {}
         tagged_chunks = (
             require_labels(chunk, "scanning with --gold")
-            for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns, columns)
+            for chunk in iter_transcript_chunks(paths, speaker_map, chunk_turns, columns, exclude)
         )
     else:
-        fitted, meta = resolve_model(model, n_process)
         from .explain import can_explain
 
+        fitted = resolve_model(model, n_process, notice)
+        meta = getattr(fitted, "metadata_", {})
         # the report shows why each flagged turn was flagged, where the model can say
         tagged_chunks = iter_tagged(
-            paths, fitted, speaker_map, chunk_turns, columns=columns, explain=can_explain(fitted)
+            paths,
+            fitted,
+            speaker_map,
+            chunk_turns,
+            columns=columns,
+            explain=can_explain(fitted),
+            exclude=exclude,
         )
+    if progress is not None:
+        progress.total = survey_inputs(paths, speaker_map, exclude, columns).n_rows
     probs = None if use_gold else min_prob
     parts, sessions, has_why = [], [], False
     for tagged in tagged_chunks:
@@ -133,6 +150,8 @@ def scan(
             min_prob=probs,
             text=text,
         )
+        if progress is not None:
+            progress.update(len(tagged))
         by_session = dict(tuple(episodes.groupby("session_id", sort=False)))
         exchanges_by = dict(tuple(exchanges.groupby("session_id", sort=False)))
         for sid, turns in tagged.groupby("session_id", sort=False):

@@ -55,6 +55,9 @@ MODEL_FILE = "speaker_roles.json"
 #: A given map is called contradictory when the inference puts at least this posterior
 #: probability on an assignment with a different therapist.
 CONTRADICTION = 0.95
+#: ... and only in sessions of at least this many turns: a few turns say too little about who
+#: is who for a warning to be more than noise.
+CONTRADICTION_MIN_TURNS = 10
 
 ROLE_FEATURES = (
     "turn_share",
@@ -453,7 +456,8 @@ def _warn_suspicious(path, inferred: pd.DataFrame, known: dict) -> None:
         )
         ours = {n for n, r in zip(names, roles, strict=True) if r == "therapist"}
         theirs = {n for n, r in zip(names, given, strict=True) if r == "therapist"}
-        if ours != theirs and sure >= CONTRADICTION:
+        long_enough = g["n_turns"].sum() >= CONTRADICTION_MIN_TURNS
+        if ours != theirs and sure >= CONTRADICTION and long_enough:
             found.setdefault("contradiction", []).append(
                 (
                     sid,

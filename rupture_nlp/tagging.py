@@ -2,63 +2,25 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from .errors import ModelError, TranscriptError
-from .explain import predict_with_reasons
-from .model import predict
-from .modelio import load_model
+from .errors import TranscriptError
+from .explain import WHY_COLUMN, predict_with_reasons
+from .model import PROBA_COLUMNS, predict
+
+# resolve_model and default_model_path live in modelio; imported here for older callers
+from .modelio import DEFAULT_MODEL_NAME, default_model_path, resolve_model  # noqa: F401
 from .readers import iter_transcript_chunks
+from .survey import conform_columns, survey_inputs
 from .writers import TableWriter, check_output
 
-__all__ = ["DEFAULT_MODEL_NAME", "default_model_path", "iter_tagged", "resolve_model", "tag_files"]
+__all__ = ["PREDICTION_COLUMNS", "iter_tagged", "tag_files"]
 
-DEFAULT_MODEL_NAME = "rupture-default.joblib"
-
-
-def default_model_path() -> Path:
-    """Where the default model lives: ``$RUPTURE_MODEL``, else ``models/`` of the checkout.
-
-    The checkout is found from the current folder first, then from the package's own location
-    (an editable install inside the repository).
-    """
-    env = os.environ.get("RUPTURE_MODEL")
-    if env:
-        return Path(env)
-    here = Path.cwd() / "models" / DEFAULT_MODEL_NAME
-    if here.exists():
-        return here
-    return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
-
-
-def resolve_model(model=None, n_process: int | None = None):
-    """Load ``model`` (a path), or the default model; pass through an already fitted pipeline.
-
-    Returns ``(model, metadata)``; metadata is ``{}`` for an in-memory model. ``n_process`` sets
-    the spaCy processes of the model's encoder (it changes speed, never predictions).
-    """
-    if model is not None and not isinstance(model, (str, Path)):
-        fitted, meta = model, {}
-    else:
-        fitted, meta = _load(model)
-    if n_process is not None:
-        # the fitted first stage, not the unfitted template the model was built from
-        fitted.first_.set_params(encode__n_process=n_process)
-    return fitted, meta
-
-
-def _load(model):
-    path = Path(model) if model is not None else default_model_path()
-    if model is None and not path.exists():
-        raise ModelError(
-            f"no default model at {path}; build it with 'make model' (or pass "
-            "--model MODEL, or set RUPTURE_MODEL)"
-        )
-    return load_model(path)
+#: What tagging adds to every turn; a table with all of them is a previous tagging's output.
+PREDICTION_COLUMNS = ("predicted_label", *PROBA_COLUMNS)
 
 
 def iter_tagged(
@@ -70,6 +32,8 @@ def iter_tagged(
     n_jobs: int = 1,
     columns=None,
     explain: bool = False,
+    exclude=(),
+    notice=None,
 ) -> Iterator[pd.DataFrame]:
     """Yield tagged chunks of whole sessions, in input order: input columns plus predictions.
 
@@ -80,12 +44,14 @@ def iter_tagged(
     ``n_process``, which ships every Doc between processes, a worker receives a chunk's rows
     and returns its predictions, so the overhead is small. At most ``2 * n_jobs`` chunks are
     submitted and not yet written, so memory stays bounded however fast the workers are.
-    ``columns`` maps a table's column names to the canonical ones (``"Utterance=text"``).
+    ``columns`` maps a table's column names to the canonical ones (``"Utterance=text"``). Files
+    in ``exclude`` are left out of the inputs; ``notice`` hears when the default model is built
+    on first use (:func:`~rupture_nlp.modelio.resolve_model`).
     """
     if n_jobs > 1 and (n_process or 1) > 1:
         raise TranscriptError("use either several jobs or several spaCy processes, not both")
-    fitted, _meta = resolve_model(model, n_process)
-    chunks = iter_transcript_chunks(paths, speaker_map, chunk_turns, columns)
+    fitted = resolve_model(model, n_process, notice)
+    chunks = iter_transcript_chunks(paths, speaker_map, chunk_turns, columns, exclude)
     if n_jobs == 1:
         for chunk in chunks:
             yield _tag_chunk(fitted, chunk, explain)
@@ -119,16 +85,38 @@ def tag_files(
     n_jobs: int = 1,
     columns=None,
     explain: bool = False,
+    notice=None,
 ) -> int:
     """Tag every turn of ``paths`` and write the result to ``out``; return the turn count.
 
-    ``explain=True`` adds the ``why`` column (see :func:`iter_tagged`).
+    The output has the canonical columns, then the coders' and any other input column, then the
+    predictions (:func:`~rupture_nlp.survey.output_columns`) and, with ``explain=True``, the
+    ``why`` column (see :func:`iter_tagged`), decided from every input's header before the first
+    chunk is written, so a folder mixing tables, text transcripts and subtitles gives one table.
+    ``columns`` maps a table's column names to the canonical ones. A previous run's output
+    found among the inputs is left out (``notice`` is told once). Nothing is written unless
+    every chunk is tagged: the output is renamed into place at the end.
 
-    Nothing is written unless every chunk is tagged: the output is renamed into place at the end.
+    ``progress`` is a tqdm-like bar: its ``total`` is set to the expected number of turns, then
+    ``update(n)`` is called after each chunk (see :func:`rupture_nlp.progress.progress_bar`); a
+    plain callable is called with each chunk's turn count.
     """
-    check_output(out, paths)
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    exclude = check_output(out, paths, own_columns=PREDICTION_COLUMNS)
+    if notice and any(Path(p).resolve() == Path(out).resolve() for p in exclude):
+        notice(f"leaving out {out}: it is this command's output from an earlier run")
+    survey = survey_inputs(paths, speaker_map, exclude, columns)
+    added = [*PREDICTION_COLUMNS, WHY_COLUMN] if explain else list(PREDICTION_COLUMNS)
+    out_columns = [c for c in survey.output_columns() if c not in added]
+    if getattr(speaker_map, "infer", False):  # --speaker-map auto says where roles came from
+        out_columns += [c for c in ("role_source", "role_confidence") if c not in out_columns]
+    out_columns += added
+    bar = progress if hasattr(progress, "update") else None
+    if bar is not None:
+        bar.total = survey.n_rows
     n = 0
-    with TableWriter(out) as writer:
+    with TableWriter(out, out_columns) as writer:
         tagged_chunks = iter_tagged(
             paths,
             model,
@@ -138,10 +126,16 @@ def tag_files(
             n_jobs,
             columns=columns,
             explain=explain,
+            exclude=exclude,
+            notice=notice,
         )
         for tagged in tagged_chunks:
-            writer.write(tagged)
+            writer.write(conform_columns(tagged, out_columns))
             n += len(tagged)
-            if progress:
+            if bar is not None:
+                bar.update(len(tagged))
+            elif progress is not None:  # a plain callable, as before bars
                 progress(len(tagged))
+    if bar is not None and bar.total != n:  # the count was an estimate: end the bar at 100%
+        bar.total = n
     return n

@@ -42,14 +42,19 @@ def train_and_save(
     spacy_model: str | None = None,
     cv: int = 5,
     progress=None,
+    bar=None,
     **params,
 ) -> dict:
     """Cross-validate (grouped by session), train on everything, save model + metadata.
 
     Returns the metadata written. ``progress`` is called with short status strings (never with
-    transcript text) so a CLI can show where long work is.
+    transcript text) so a CLI can show where long work is. A tqdm-like ``bar`` counts the fits:
+    its ``total`` is set to the folds plus the final model, and it is updated after each.
     """
     say = progress or (lambda _msg: None)
+    if bar is not None:
+        folds = min(cv, df["session_id"].nunique()) if cv and cv > 1 else 0
+        bar.total = folds + 1  # as cross_val_predictions caps the folds
     started = time.perf_counter()
     cv_metrics = None
     if cv and cv > 1:
@@ -60,10 +65,13 @@ def train_and_save(
             seed=seed,
             model=build_model(seed=seed, spacy_model=spacy_model, **params),
             progress=say,
+            bar=bar,
         )
         cv_metrics = metrics_of_predictions(pred)
     say(f"training on {len(df)} turns in {df['session_id'].nunique()} sessions")
     model = train(df, seed=seed, spacy_model=spacy_model, **params)
+    if bar is not None:
+        bar.update(1)
     meta = {
         "seed": seed,
         "spacy_model": spacy_model or "blank:en",

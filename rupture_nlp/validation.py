@@ -2,10 +2,14 @@
 
 One function, :func:`check_frame`, so that ``rupture validate`` and every other command apply
 the same rules and report them the same way: file, line (or row) and what is wrong.
+:func:`validate_paths` reads inputs exactly as ``tag`` and ``scan`` do (session ids checked
+across files too), so what it accepts they accept; :func:`format_problems` groups a problem
+repeated on many lines into one line with a count.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +18,20 @@ import pandas as pd
 from .errors import Problem
 from .labels import LABELS, SPEAKER_ROLES, SUBTYPES
 
-__all__ = ["REQUIRED_COLUMNS", "SessionContinuity", "check_frame", "map_hint"]
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "FileReport",
+    "SessionContinuity",
+    "check_frame",
+    "format_problems",
+    "map_hint",
+    "validate_paths",
+]
 
 REQUIRED_COLUMNS = ("session_id", "turn", "speaker", "text")
-_MAX_PER_CHECK = 50  # a broken column would otherwise drown the report in identical lines
+#: Different messages one check reports per file; a broken column would otherwise drown the
+#: report (the same message on many rows is counted in full: it is one line once grouped).
+_MAX_PER_CHECK = 50
 
 
 def _where(lines, i: int):
@@ -48,8 +62,12 @@ def check_frame(df: pd.DataFrame, path: str, lines=None, check_times: bool = Tru
     problems: list[Problem] = []
 
     def add(mask, message) -> None:
-        for i in np.flatnonzero(np.asarray(mask))[:_MAX_PER_CHECK]:
+        seen: dict[str, str] = {}
+        for i in np.flatnonzero(np.asarray(mask)):
             msg = message(i) if callable(message) else message
+            if msg not in seen and len(seen) >= _MAX_PER_CHECK:
+                continue
+            msg = seen.setdefault(msg, msg)  # one string however many rows repeat it
             problems.append(Problem(path, _where(lines, i), msg))
 
     if df.empty and not len(df.columns):
@@ -227,3 +245,81 @@ class SessionContinuity:
         start = float(df["start"].iloc[-1]) if "start" in df.columns else float("nan")
         self.last = (where, sids[-1], int(df["turn"].iloc[-1]), start)
         return problems
+
+
+@dataclass
+class FileReport:
+    """What :func:`validate_paths` found in one file."""
+
+    path: Path
+    turns: int = 0
+    sessions: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """``data/a.csv: 120 turns, 2 sessions, 1 problem``."""
+        n = len(self.problems)
+        return (
+            f"{self.path}: {self.turns} turn{'s' * (self.turns != 1)}, {self.sessions} "
+            f"session{'s' * (self.sessions != 1)}, "
+            + (f"{n} problem{'s' * (n != 1)}" if n else "no problems")
+        )
+
+
+def validate_paths(
+    paths, speaker_map=None, exclude=(), columns=None
+) -> tuple[list[FileReport], list[Problem]]:
+    """Check every file ``paths`` expand to; return a report per file and the problems of the
+    input as a whole (no turns at all).
+
+    Files are read as ``rupture tag`` reads them, one session-id check across all of them, so
+    the verdict (no problems at all) is whether ``tag`` and ``scan`` accept the same paths.
+    A path that matches nothing and a folder without transcripts are problems of the input.
+    """
+    from .readers import read_file
+    from .readers.paths import _find, ids_of
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    continuity = SessionContinuity()
+    reports = []
+    found, overall = _find(paths)  # an empty folder or a path matching nothing: problems too
+    left_out = {Path(p).resolve() for p in exclude}
+    found = [(f, root) for f, root in found if f.resolve() not in left_out]
+    ids = ids_of(found)
+    for path, _ in found:
+        df, problems = read_file(path, speaker_map, continuity, columns, ids.get(path))
+        sessions = df["session_id"].nunique() if "session_id" in df.columns else 0
+        reports.append(FileReport(path, len(df), int(sessions), problems))
+    if not overall and not sum(r.turns for r in reports):
+        overall.append(Problem("", None, "no turns found in the given paths"))
+    return reports, overall
+
+
+def format_problems(problems: list[Problem], every: bool = False, first: int = 3) -> list[str]:
+    """One line per problem message and file, with a count and the first ``first`` places when
+    it repeats; ``every=True`` gives one line per occurrence instead.
+
+    >>> ps = [Problem("zoom.vtt", n, "unknown speaker 'Maya'") for n in (3, 7, 11, 15)]
+    >>> format_problems(ps + [Problem("zoom.vtt", 20, "empty text")])
+    ["zoom.vtt: unknown speaker 'Maya' x4 (lines 3, 7, 11, ...)", 'zoom.vtt:20: empty text']
+    """
+    if every:
+        return [str(p) for p in problems]
+    groups: dict[tuple[str, str], list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.path, p.message), []).append(p)
+    out = []
+    for (path, message), group in groups.items():
+        if len(group) == 1:
+            out.append(str(group[0]))
+            continue
+        places = [str(p.line) for p in group if p.line is not None]
+        where = ""
+        if places:
+            more = ", ..." if len(places) > first else ""
+            word = "line" if len(places) == 1 else "lines"
+            where = f" ({word} {', '.join(places[:first])}{more})"
+        head = f"{path}: {message}" if path else message
+        out.append(f"{head} x{len(group)}{where}")
+    return out

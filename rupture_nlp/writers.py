@@ -32,17 +32,23 @@ OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
 
 
 def check_output(
-    out: str | Path, inputs: Iterable[str | Path] = (), suffixes: tuple[str, ...] = OUTPUT_SUFFIXES
-) -> None:
+    out: str | Path,
+    inputs: Iterable[str | Path] = (),
+    suffixes: tuple[str, ...] = OUTPUT_SUFFIXES,
+    own_columns: Iterable[str] = (),
+) -> list[Path]:
     """Refuse an unknown output type, or an output that would overwrite an input.
 
     Inputs are expanded (folders, quoted globs) the way the readers expand them, so
-    ``rupture tag 'g/*.csv' -o g/x.csv`` cannot replace ``g/x.csv``.
+    ``rupture tag 'g/*.csv' -o g/x.csv`` cannot replace ``g/x.csv``. An output that exists among
+    the inputs and has every one of ``own_columns`` is this command's previous output
+    (``rupture tag inf/ -o inf/tagged.csv`` run twice): it is not refused but returned, for the
+    caller to leave out of the inputs. Returns the files to leave out (usually none).
     """
     from .readers import expand_paths
 
     if str(out) == "-":
-        return
+        return []
     out = Path(out)
     if out.suffix.lower() not in suffixes:
         raise TranscriptError(
@@ -55,14 +61,33 @@ def check_output(
         files = expand_paths(inputs) if inputs else []
     except TranscriptError:
         files = []  # the read itself reports missing inputs, with the right message
+    leave_out = [
+        f for f in files if f.parent.resolve() == resolved.parent and _is_temporary(f, out)
+    ]
     if any(f.resolve() == resolved for f in [*files, *inputs]):
-        raise TranscriptError(f"{out}: output would overwrite an input file; choose another name")
-    for p in inputs:
-        if p.is_dir() and p.resolve() in resolved.parents and out.exists():
+        own = set(own_columns)
+        if not own or not own <= set(_header(out)):
             raise TranscriptError(
-                f"{out}: output inside an input folder already exists and would "
-                "be read as input next time; choose a path outside it"
+                f"{out}: output would overwrite an input file; choose another name"
             )
+        leave_out.append(out)
+    return leave_out
+
+
+def _is_temporary(path: Path, out: Path) -> bool:
+    """A temporary file of :func:`atomic_path` for ``out`` (left by a killed run)."""
+    return path.name.startswith(f".{out.name}.") and path.name.endswith(".tmp")
+
+
+def _header(path: Path) -> list[str]:
+    """The columns of an existing table, or none when it cannot be read as one."""
+    from .readers import _iter_table
+
+    try:
+        first = next(_iter_table(path, 1), None)
+    except Exception:  # noqa: BLE001 - not a readable table: not one of our outputs
+        return []
+    return [] if first is None else [str(c) for c in first[0].columns]
 
 
 @contextmanager
@@ -110,20 +135,22 @@ def _check_tsv(df: pd.DataFrame, out: str) -> None:
 
 
 class TableWriter:
-    """Append DataFrame chunks to one output table, committed by :meth:`close`.
+    """Append DataFrame chunks to one output table, committed when the block ends.
 
     Used as a context manager; if the block raises, the temporary file is removed and the
-    target is left as it was.
+    target is left as it was. ``columns`` fixes the header up front (chunks are put in that
+    order, missing columns empty); without it the first chunk's columns are the header.
     """
 
-    def __init__(self, out: str | Path):
+    def __init__(self, out: str | Path, columns: Iterable[str] | None = None):
         self.out = str(out)
         self._tmp = None
         self._ctx = None
         self._stream = None
         self._parquet = None
         self._header = True
-        self._columns: list | None = None
+        self._columns: list | None = None if columns is None else list(columns)
+        self._planned = columns is not None
 
     def __enter__(self):
         if self.out != "-":
@@ -138,6 +165,11 @@ class TableWriter:
             self._columns = list(df.columns)
             return df
         extra = [c for c in df.columns if c not in self._columns]
+        if extra and self._planned:
+            raise TranscriptError(
+                f"{self.out}: a chunk has column(s) {', '.join(map(str, extra))} that the "
+                "inputs' headers did not show; please report this as a bug"
+            )
         if extra:
             raise TranscriptError(
                 f"{self.out}: later input has column(s) {', '.join(map(str, extra))} that the "
@@ -154,7 +186,13 @@ class TableWriter:
 
             table = pa.Table.from_pandas(df, preserve_index=False)
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
+                schema = table.schema
+                if any(pa.types.is_null(f.type) for f in schema):
+                    # a column empty in the first chunk takes text, the type of extra columns
+                    schema = pa.schema(
+                        f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in schema
+                    )
+                self._parquet = pq.ParquetWriter(self._tmp, schema)
             try:
                 table = table.cast(self._parquet.schema)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:

@@ -37,7 +37,12 @@ def test_tag_keeps_input_columns_and_adds_predictions(
     assert result.exit_code == 0, result.output
     tagged = read_transcripts(out)
     source = read_transcripts(mini_csv)
-    assert list(tagged.columns) == list(source.columns) + PRED
+    # the canonical columns first (speaker_name empty: the table has roles, not names)
+    assert list(tagged.columns) == [
+        *("session_id", "turn", "speaker", "speaker_name", "text", "start", "end"),
+        *("label", "subtype", *PRED),
+    ]
+    assert (tagged["speaker_name"].fillna("") == "").all()
     pd.testing.assert_frame_equal(tagged[source.columns], source, check_dtype=False)
     assert set(tagged["predicted_label"]) <= {"withdrawal", "confrontation", "repair", "none"}
 
@@ -250,46 +255,114 @@ def test_inputs_are_never_overwritten(runner, tmp_path, mini_model, mini_csv):
     assert target.read_bytes() == before
 
 
-def test_tagging_files_with_different_columns(runner, tmp_path, mini_model):
-    (tmp_path / "a.txt").write_text("[00:00:01] Therapist: How was it?\n[00:00:04] Client: Fine.\n")
-    (tmp_path / "b.txt").write_text("Therapist: Shall we start?\nClient: Whatever you think.\n")
-    for suffix in (".csv", ".parquet", ".jsonl"):
-        out = tmp_path / f"out{suffix}"
-        result = runner.invoke(
-            cli,
-            [
-                "tag",
-                str(tmp_path / "a.txt"),
-                str(tmp_path / "b.txt"),
-                "--model",
-                str(mini_model),
-                "-o",
-                str(out),
-            ],
-            catch_exceptions=False,
-        )
-        assert result.exit_code == 0, result.output
-        tagged = read_transcripts(out)
-        assert (
-            tagged["predicted_label"].isin(["withdrawal", "confrontation", "repair", "none"]).all()
-        )
-        assert tagged["start"].tolist()[:2] == [1.0, 4.0] and tagged["start"].iloc[2:].isna().all()
-    extra = tmp_path / "extra.csv"
-    extra.write_text("session_id,turn,speaker,text,coder\nc,1,client,Hi,JB\n")
-    result = runner.invoke(
-        cli,
-        [
-            "tag",
-            str(tmp_path / "a.txt"),
-            str(extra),
-            "--model",
-            str(mini_model),
-            "-o",
-            str(tmp_path / "mixed.csv"),
-        ],
+def _mixed_folder(root: Path) -> Path:
+    """A folder as a clinic has one: a coded spreadsheet with coders' notes, a recognised
+    recording, subtitles and a typed transcript."""
+    inf = root / "inf"
+    inf.mkdir()
+    (inf / "coded_s4.csv").write_text(
+        "session_id,turn,speaker,text,label,Coder notes\n"
+        "s4,1,therapist,What would you like to look at today?,none,\n"
+        "s4,2,client,I don't know. You pick.,withdrawal,deferring\n",
+        encoding="utf-8",
     )
-    assert result.exit_code == 1 and "column(s) coder that the first input did not" in result.output
-    assert not (tmp_path / "mixed.csv").exists()
+    (inf / "jordan_s3.vtt").write_text(
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.500\n<v Therapist>How has the week been?\n\n"
+        "00:00:04.000 --> 00:00:06.000\n<v Client>Long. Work was a lot.\n",
+        encoding="utf-8",
+    )
+    (inf / "aisha_s1.srt").write_text(
+        "1\n00:00:02,000 --> 00:00:04,000\nTherapist: Where shall we start?\n\n"
+        "2\n00:00:05,000 --> 00:00:08,000\nClient: With my mum, I think.\n",
+        encoding="utf-8",
+    )
+    (inf / "intake_07.txt").write_text(
+        "[00:00:03] Therapist: So, we said we'd look at the thought record first.\n"
+        "[00:00:09] Client: I didn't do it. Again.\n",
+        encoding="utf-8",
+    )
+    return inf
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_a_mixed_folder_gives_one_table_with_canonical_and_extra_columns(
+    runner, tmp_path, mini_model, suffix
+):
+    inf = _mixed_folder(tmp_path)
+    out = tmp_path / f"tagged{suffix}"
+    result = runner.invoke(
+        cli, ["tag", str(inf), "--model", str(mini_model), "-o", str(out)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1].startswith(f"tagged 8 turns -> {out} in ")
+    tagged = read_transcripts(out)
+    assert list(tagged.columns) == [
+        *("session_id", "turn", "speaker", "speaker_name", "text", "start", "end", "label"),
+        *("Coder notes", *PRED),
+    ]
+    # sorted input order: aisha_s1.srt, coded_s4.csv, intake_07.txt, jordan_s3.vtt
+    assert (
+        tagged["session_id"].tolist()
+        == ["aisha_s1"] * 2 + ["s4"] * 2 + ["intake_07"] * 2 + ["jordan_s3"] * 2
+    )
+    notes = tagged["Coder notes"].where(tagged["Coder notes"].notna(), "").tolist()
+    assert notes == ["", "", "", "deferring", "", "", "", ""]
+    assert tagged["start"].tolist()[:2] == [2.0, 5.0] and tagged["start"].iloc[2:4].isna().all()
+    assert tagged["label"].where(tagged["label"].notna(), "").tolist()[2:4] == [
+        "none",
+        "withdrawal",
+    ]
+    assert tagged["speaker_name"].tolist()[:2] == ["Therapist", "Client"]
+
+
+def test_the_same_table_whatever_the_order_of_inputs(runner, tmp_path, mini_model):
+    inf = _mixed_folder(tmp_path)
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    for order, out in (
+        (["coded_s4.csv", "jordan_s3.vtt"], first),
+        (["jordan_s3.vtt", "coded_s4.csv"], second),
+    ):
+        args = [str(inf / name) for name in order]
+        result = runner.invoke(cli, ["tag", *args, "--model", str(mini_model), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    a, b = pd.read_csv(first), pd.read_csv(second)
+    assert list(a.columns) == list(b.columns)
+    assert "Coder notes" in a.columns and "start" in a.columns
+    pd.testing.assert_frame_equal(
+        a.sort_values("session_id", ignore_index=True),
+        b.sort_values("session_id", ignore_index=True),
+    )
+
+
+def test_tagging_twice_into_the_input_folder_leaves_the_earlier_output_out(
+    runner, tmp_path, mini_model
+):
+    inf = _mixed_folder(tmp_path)
+    out = inf / "tagged.csv"
+    args = ["tag", str(inf), "--model", str(mini_model), "-o", str(out)]
+    first = runner.invoke(cli, args, catch_exceptions=False)
+    assert first.exit_code == 0 and "leaving out" not in first.stderr
+    before = out.read_bytes()
+    (inf / ".tagged.csv.x1y2.tmp").write_text("left by a killed run\n")
+    second = runner.invoke(cli, args, catch_exceptions=False)
+    assert second.exit_code == 0, second.output
+    notice = f"leaving out {out}: it is this command's output from an earlier run"
+    assert second.stderr.splitlines().count(notice) == 1
+    assert second.stderr.splitlines()[-1].startswith(f"tagged 8 turns -> {out} in ")
+    assert out.read_bytes() == before
+    # the same for a quoted glob, and for scan's episodes table
+    glob = runner.invoke(cli, ["tag", str(inf / "*"), "--model", str(mini_model), "-o", str(out)])
+    assert glob.exit_code == 0, glob.output
+    assert out.read_bytes() == before
+    out.unlink()  # a tagged table repeats the sessions beside it: scan would refuse them
+    episodes = inf / "episodes.csv"
+    scan = ["scan", str(inf), "--model", str(mini_model), "-o", str(episodes)]
+    assert runner.invoke(cli, scan).exit_code == 0
+    again = runner.invoke(cli, scan, catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert f"leaving out {episodes}: it is this command's output from an earlier run" in (
+        again.stderr.splitlines()
+    )
 
 
 def test_usage_errors_exit_2_and_io_errors_exit_1(runner, tmp_path, mini_model, mini_csv):

@@ -53,7 +53,7 @@ COMPLAINT_WORDS = {"you", "keep", "you keep", "push", "push me", "keep push", "p
 
 @pytest.fixture(scope="module")
 def model(mini_model):
-    return load_model(mini_model)[0]
+    return load_model(mini_model)
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +126,8 @@ def test_contributions_add_up_to_the_decision(model, mini_df):
 
 
 def test_contributions_follow_a_prior_tempered_decision(mini_model, mini_df):
-    model = load_model(mini_model)[0].set_params(prior_power=0.5)
-    tempered = np.flatnonzero(model.predict(mini_df) != load_model(mini_model)[0].predict(mini_df))
+    model = load_model(mini_model).set_params(prior_power=0.5)
+    tempered = np.flatnonzero(model.predict(mini_df) != load_model(mini_model).predict(mini_df))
     rows = sorted({0, 7, 20, *tempered[:4].tolist()})
     terms, _ = check_exact(model, mini_df, rows, prior_power=0.5)
     assert "label priors" in set(terms["feature"])

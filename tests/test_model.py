@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -93,9 +95,9 @@ def test_prior_power_tempers_the_decision_towards_rare_labels(mini_df):
 
 
 def test_n_process_reaches_the_fitted_encoder(mini_model):
-    from rupture_nlp.tagging import resolve_model
+    from rupture_nlp.modelio import resolve_model
 
-    fitted, _ = resolve_model(mini_model, n_process=2)
+    fitted = resolve_model(mini_model, n_process=2)
     assert fitted.first_.named_steps["encode"].n_process == 2
 
 
@@ -148,7 +150,8 @@ def test_probabilities_are_a_distribution(mini_df):
 
 
 def test_save_and_load_round_trip_with_metadata(mini_model, mini_df):
-    model, meta = load_model(mini_model)
+    model = load_model(mini_model)
+    meta = model.metadata_
     assert meta["seed"] == 0 and meta["n_turns"] == len(mini_df)
     assert set(meta["versions"]) >= {"python", "spacy", "scikit-learn", "rupture-nlp"}
     assert meta["label_counts"]["none"] == int((mini_df["label"] == "none").sum())
@@ -268,3 +271,64 @@ def test_without_prior_power_the_most_probable_label_wins(mini_df):
     p = out[["p_withdrawal", "p_confrontation", "p_repair", "p_none"]].to_numpy()
     labels = np.array(["withdrawal", "confrontation", "repair", "none"])[p.argmax(axis=1)]
     assert out["predicted_label"].tolist() == labels.tolist()
+
+
+def test_load_model_gives_what_predict_takes_and_predict_takes_a_path(mini_model, mini_df):
+    model = load_model(mini_model)
+    assert model.metadata_["sha256"] == json.loads(metadata_path(mini_model).read_text())["sha256"]
+    direct = predict(model, mini_df.head(5))
+    for given in (mini_model, str(mini_model), (model, model.metadata_)):
+        assert predict(given, mini_df.head(5)).equals(direct)
+
+
+def test_saving_a_loaded_model_writes_its_own_metadata_only(tmp_path, mini_model):
+    import joblib
+
+    model = load_model(mini_model)
+    save_model(model, tmp_path / "again.joblib", {"note": "re-saved"})
+    assert not hasattr(joblib.load(tmp_path / "again.joblib"), "metadata_")  # not pickled in
+    assert load_model(tmp_path / "again.joblib").metadata_["note"] == "re-saved"
+    assert model.metadata_["seed"] == 0  # the loaded model keeps its own
+
+
+def test_the_default_model_is_built_once_into_the_user_cache(tmp_path, monkeypatch, mini_df):
+    from rupture_nlp import corpus, modelio
+
+    monkeypatch.delenv("RUPTURE_MODEL", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(modelio, "_CHECKOUT", tmp_path / "no-checkout")
+    monkeypatch.chdir(tmp_path)
+    # the packaged corpus takes a minute to train on; the mini corpus stands in for it
+    monkeypatch.setattr(corpus, "load_corpus", lambda path, split: mini_df)
+    heard = []
+    model = modelio.load_model(notice=heard.append)
+    path = modelio.cached_model_path()
+    assert path.is_file() and path.parent.parent == tmp_path / "cache" / "rupture-nlp"
+    assert heard == [
+        f"building the default model into {path} from the corpus that ships with rupture-nlp "
+        "(once; about a minute on two cores)"
+    ]
+    assert model.metadata_["seed"] == 0 and model.metadata_["n_turns"] == len(mini_df)
+    again = modelio.load_model(notice=heard.append)
+    assert len(heard) == 1 and again.metadata_["sha256"] == model.metadata_["sha256"]
+
+
+def test_a_training_in_another_process_writes_the_identical_model_file(
+    tmp_path, mini_csv, mini_model
+):
+    """What makes the cached default model the same file as 'make model': training is
+    deterministic down to the bytes, whatever the process's hash seed, with or without CV."""
+    import subprocess
+    import sys
+
+    from rupture_nlp.modelio import file_sha256
+
+    exe = str(Path(sys.executable).parent / "rupture")
+    subprocess.run(
+        [exe, "train", mini_csv, "-o", str(tmp_path / "again.joblib"), "--cv", "3"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONHASHSEED": "7"},
+    )
+    # mini_model: trained in this process, without cross-validation
+    assert file_sha256(tmp_path / "again.joblib") == file_sha256(mini_model)

@@ -112,18 +112,18 @@ def test_cli_validate_exit_codes(tmp_path, files, mini_csv):
     lines = result.stdout.splitlines()
     assert f"{bad}:2: empty text" in lines
     assert f"{bad}:3: turn 'x' is not an integer" in lines
-    # the VTT and SRT name people: both speakers of each file need a map
-    assert sum("unknown speaker 'Dr Lee'" in line for line in lines) == 4
+    # the VTT and SRT name people: both speakers of each file need a map (one line a file)
+    assert sum("unknown speaker 'Dr Lee'" in line for line in lines) == 2
     assert runner.invoke(cli, ["validate"]).exit_code == 2
     missing = runner.invoke(cli, ["validate", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 1
-    assert missing.stdout == f"{tmp_path / 'nope.csv'}: no such file, directory or matching files\n"
-    mapped = runner.invoke(
-        cli,
-        ["validate", *old_files, "--speaker-map", "Dr Lee=therapist,Sam=client"],
-        catch_exceptions=False,
-    )
-    assert mapped.exit_code == 0, mapped.output
+    assert missing.stdout.splitlines() == [
+        f"{tmp_path / 'nope.csv'}: no such file, directory or matching files"
+    ]
+    names = ["--speaker-map", "Dr Lee=therapist,Sam=client"]
+    vtt = runner.invoke(cli, ["validate", str(files / "lee_sam.vtt"), *names])
+    assert vtt.exit_code == 0, vtt.output
+    assert vtt.stdout == f"{files / 'lee_sam.vtt'}: 4 turns, 1 session, no problems\n"
 
 
 def test_validate_reports_empty_folder_header_only_table_and_unnamed_cue(tmp_path, files):
@@ -148,5 +148,86 @@ def test_validate_reports_empty_folder_header_only_table_and_unnamed_cue(tmp_pat
         f"{files / 'header_only.csv'}:1: has a header but no rows",
         f"{files / 'zoom_unlabelled_cue.vtt'}:16: cue has no speaker while other cues name "
         "theirs; start it with '<v Name>' or 'Name: ' (it is not joined to the turn before)",
+        f"{files / 'header_only.csv'}: 0 turns, 0 sessions, 1 problem",
+        f"{files / 'zoom_unlabelled_cue.vtt'}: 2 turns, 1 session, 1 problem",
     ]
     assert result.stderr == "2 file(s), 2 turns, 3 problem(s)\n"
+
+
+def test_validate_checks_files_together_as_tag_reads_them(tmp_path, files, mini_model):
+    """lee_sam.vtt and lee_sam.srt are one session id twice: tag refuses it, so validate does."""
+    runner = CliRunner()
+    names = ["--speaker-map", "Dr Lee=therapist,Sam=client"]
+    both = [str(files / "lee_sam.srt"), str(files / "lee_sam.vtt")]
+    checked = runner.invoke(cli, ["validate", *both, *names])
+    out = tmp_path / "t.csv"
+    tagged = runner.invoke(cli, ["tag", *both, *names, "--model", str(mini_model), "-o", str(out)])
+    assert checked.exit_code == tagged.exit_code == 1
+    clash = (
+        f"{files / 'lee_sam.vtt'}:6: session 'lee_sam' also appears in {files / 'lee_sam.srt'}; "
+        "session ids must be unique (rename one file, or give the table a session_id column)"
+    )
+    assert checked.stdout.splitlines()[0] == clash
+    assert tagged.output.strip() == f"Error: {clash}"
+
+
+def test_a_repeated_problem_is_one_line_with_a_count_and_a_summary_per_file(tmp_path):
+    zoom = tmp_path / "zoom_0412.vtt"
+    cues = []
+    for k in range(6):
+        who = "Maya Patel (she/her)" if k % 2 == 0 else "Jordan"
+        cues.append(
+            f"{k + 1}\n00:00:{2 * k:02d}.000 --> 00:00:{2 * k + 1:02d}.500\n<v {who}>Line {k}.\n"
+        )
+    zoom.write_text("WEBVTT\n\n" + "\n".join(cues), encoding="utf-8")
+    table = tmp_path / "coded.csv"
+    table.write_text(HEADER + "c1,1,client,Hi.,none,,,\nc1,2,client,Fine.,none,,,\n")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    hint = "expected therapist, client or client2..client9"
+    assert result.stdout.splitlines() == [
+        f"{zoom}: unknown speaker 'Maya Patel (she/her)'; {hint} (map the name to its role: "
+        "--speaker-map 'Maya Patel (she/her)=therapist' or 'Maya Patel (she/her)=client') x3 "
+        "(lines 4, 12, 20)",
+        f"{zoom}: unknown speaker 'Jordan'; {hint} (map the name to its role: "
+        "--speaker-map 'Jordan=therapist' or 'Jordan=client') x3 (lines 8, 16, 24)",
+        f"{table}: 2 turns, 1 session, no problems",
+        f"{zoom}: 6 turns, 1 session, 6 problems",
+    ]
+    assert result.stderr == "2 file(s), 8 turns, 6 problem(s)\n"
+    every = runner.invoke(cli, ["validate", str(zoom), "--all"])
+    assert [line.split(": ")[0] for line in every.stdout.splitlines()[:6]] == [
+        f"{zoom}:{n}" for n in (4, 8, 12, 16, 20, 24)
+    ]
+
+
+def test_an_empty_folder_and_header_only_tables_are_problems(tmp_path):
+    runner = CliRunner()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(cli, ["validate", str(empty)])
+    assert result.exit_code == 1 and result.stdout.startswith(
+        f"{empty}: folder has no transcript files"
+    )
+    (empty / "header.csv").write_text(HEADER)
+    result = runner.invoke(cli, ["validate", str(empty)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "no turns found in the given paths",
+        f"{empty / 'header.csv'}:1: has a header but no rows",
+        f"{empty / 'header.csv'}: 0 turns, 0 sessions, 1 problem",
+    ]
+
+
+def test_a_problem_on_every_row_is_counted_in_full(tmp_path):
+    zoom = tmp_path / "zoom_export.csv"
+    rows = "".join(f"z,{k},Maya Patel (she/her),Line {k}.,none,,,\n" for k in range(1, 61))
+    zoom.write_text(HEADER + rows, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(zoom)])
+    assert result.stdout.splitlines() == [
+        f"{zoom}: unknown speaker 'Maya Patel (she/her)'; expected therapist, client or "
+        "client2..client9 (map the name to its role: --speaker-map 'Maya Patel (she/her)=therapist' "
+        "or 'Maya Patel (she/her)=client') x60 (lines 2, 3, 4, ...)",
+        f"{zoom}: 60 turns, 1 session, 60 problems",
+    ]

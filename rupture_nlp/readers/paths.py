@@ -69,23 +69,25 @@ def find_transcripts(paths: Iterable[str | Path]) -> tuple[list[Path], list[Prob
     return [f for f, _ in found], problems
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+def expand_paths(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
     """Turn files, directories (searched recursively) and glob patterns into a sorted file list.
 
     Directories contribute only files of a known format (hidden files skipped, a ``.json`` only
     when it is recogniser output); a path that matches nothing and a folder without
-    transcripts are errors rather than a silently empty input.
+    transcripts are errors rather than a silently empty input. Files in ``exclude`` (a
+    command's own previous output found in an input folder) are left out.
     """
-    return [f for f, _ in find_inputs(paths)]
+    return [f for f, _ in find_inputs(paths, exclude)]
 
 
-def find_inputs(paths: Iterable[str | Path]) -> Found:
+def find_inputs(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> Found:
     """``(file, folder it was found in or None)`` for every input file; raises like
     :func:`expand_paths`."""
     found, problems = _find(paths)
     if problems:
         raise TranscriptError(problems)
-    return found
+    left_out = {Path(p).resolve() for p in exclude}
+    return [(f, root) for f, root in found if f.resolve() not in left_out] if left_out else found
 
 
 def session_ids(paths: Iterable[str | Path]) -> dict[Path, str]:

@@ -7,7 +7,7 @@ first, so ``rupture validate`` can list them all; :func:`read_transcripts` raise
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -174,8 +174,10 @@ def iter_transcript_chunks(
     speaker_map: dict | None = None,
     chunk_turns: int = 20_000,
     columns: str | dict[str, str] | None = None,
+    exclude: Iterable[str | Path] = (),
 ) -> Iterator[pd.DataFrame]:
-    """Yield canonical frames of whole sessions, about ``chunk_turns`` turns each.
+    """Yield canonical frames of whole sessions, about ``chunk_turns`` turns each (files in
+    ``exclude`` left out, as for :func:`expand_paths`).
 
     Large tables are read piece by piece so memory stays flat however long the input is; a
     session cut by a piece boundary is held back and completed from the next piece, because the
@@ -185,7 +187,7 @@ def iter_transcript_chunks(
         paths = [paths]
     speaker_map = speaker_map or {}
     columns = parse_column_map(columns)
-    found = find_inputs(paths)
+    found = find_inputs(paths, exclude)
     ids = ids_of(found)
     continuity = SessionContinuity()
     pending: pd.DataFrame | None = None
