@@ -12,7 +12,7 @@ from rupture_nlp.corrections import apply_labels, is_correction_file, read_corre
 from rupture_nlp.errors import TranscriptError
 from rupture_nlp.readers import read_label_table
 
-EXPORTS = Path(__file__).parent / "files" / "exports"
+EXPORTS = Path(__file__).parent / "exports"  # not in files/: those are transcripts
 
 
 def _rows(df: pd.DataFrame) -> list[list]:
