@@ -302,8 +302,12 @@ def _write_xlsx(queue: pd.DataFrame, path: str) -> None:
 
 
 def _cell(value):
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, str):  # control characters (a form feed from a PDF) are not XML
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 

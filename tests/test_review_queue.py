@@ -178,7 +178,9 @@ def test_writers_refuse_the_wrong_suffix(tmp_path):
 def test_the_xlsx_sheet_offers_the_labels_as_a_list(tmp_path):
     from openpyxl import load_workbook
 
-    queue = queue_turns(_tagged().assign(predicted_label="none"), size=4)
+    tagged = _tagged().assign(predicted_label="none")
+    tagged.loc[1, "text"] = "Nothing\x0c much."  # a form feed, which XML cannot hold
+    queue = queue_turns(tagged, size=4)
     write_sheet(queue, tmp_path / "q.xlsx")
     ws = load_workbook(tmp_path / "q.xlsx").active
     header = [c.value for c in ws[1]]
@@ -189,6 +191,7 @@ def test_the_xlsx_sheet_offers_the_labels_as_a_list(tmp_path):
     assert header[7] == "label"
     assert lists[f"{label_col}2:{label_col}5"] == '"withdrawal,confrontation,repair,none"'
     assert ws.cell(row=2, column=header.index("context_after") + 1).alignment.wrap_text
+    assert ws.cell(row=2, column=header.index("text") + 1).value == "Nothing much."
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
