@@ -216,7 +216,7 @@ def readme_block(result: dict) -> str:
                 cells.append("")
                 markers.append("-")
         lines.append(f"| {turns} | " + " | ".join(cells) + f" | {' / '.join(markers)} |")
-    if "full" in result:
+    if result.get("full"):
         f = result["full"]
         lines += [
             "",
@@ -244,7 +244,7 @@ def readme_block(result: dict) -> str:
     lines += [
         "",
         f"Measured by `python scripts/active_learning.py` ({result['machine']}, "
-        f"{result['minutes']} minutes). The classifier and context stage are the default model's, "
+        f"{result['minutes']} minutes of runs on two shared cores). The classifier and context stage are the default model's, "
         "refitted at every round; the feature blocks are fitted once on the pool's text (see "
         "the script's docstring).",
     ]
@@ -267,11 +267,18 @@ def main(argv=None) -> None:
     ap.add_argument("--targets", type=float, nargs="+", default=[0.5, 0.6, 0.65, 0.7])
     ap.add_argument("--out", default="out/active_learning.json")
     ap.add_argument("--write", help="README to update between the active-learning markers")
-    ap.add_argument("--render", help="write the README block of an earlier run's --out file")
+    ap.add_argument("--no-full", action="store_true", help="skip the every-turn-coded model")
+    ap.add_argument(
+        "--render",
+        nargs="+",
+        help="write the README block of earlier runs' --out files (runs of other seeds, same "
+        "configuration, are merged)",
+    )
     args = ap.parse_args(argv)
     if args.render:
-        result = json.loads(Path(args.render).read_text(encoding="utf-8"))
-        return _publish(result, args.write)
+        return _publish(
+            merge([json.loads(Path(p).read_text("utf-8")) for p in args.render]), args.write
+        )
     started = time.perf_counter()
 
     corpus = load_corpus(args.data)
@@ -283,9 +290,11 @@ def main(argv=None) -> None:
     def log(msg):
         print(msg, flush=True)
 
-    full = make_model(args.seeds[0]).fit(pool, pool["label"].to_numpy())
-    full_scores = {"coded_turns": len(pool), **scores(full, test)}
-    log(f"every pool turn coded: {full_scores}")
+    full_scores = None
+    if not args.no_full:
+        full = make_model(args.seeds[0]).fit(pool, pool["label"].to_numpy())
+        full_scores = {"coded_turns": len(pool), **scores(full, test)}
+        log(f"every pool turn coded: {full_scores}")
     curves: dict[str, dict[int, list[dict]]] = {arm: {} for arm in args.arms}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -306,6 +315,30 @@ def main(argv=None) -> None:
             # written after every run, so an interrupted experiment keeps its finished seeds
             out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     _publish(result, args.write)
+
+
+def merge(results: list[dict]) -> dict:
+    """One result from runs of different seeds with the same configuration."""
+    same = ("seeds", "arms")
+    first = results[0]
+    for other in results[1:]:
+        a = {k: v for k, v in first["config"].items() if k not in same}
+        b = {k: v for k, v in other["config"].items() if k not in same}
+        if a != b:
+            raise SystemExit("runs with different configurations cannot be merged")
+    curves: dict[str, dict[int, list[dict]]] = {}
+    for result in results:
+        for arm, runs in result["curves"].items():
+            curves.setdefault(arm, {}).update({int(k): v for k, v in runs.items()})
+    targets = first["config"]["targets"]
+    return {
+        **first,
+        "full": next((r["full"] for r in results if r.get("full")), None),
+        "minutes": round(sum(r["minutes"] for r in results), 1),
+        "natural": summary(curves, targets, "natural"),
+        "all": summary(curves, targets, "all"),
+        "curves": {s: {str(k): v for k, v in c.items()} for s, c in curves.items()},
+    }
 
 
 def _publish(result: dict, write: str | None) -> None:
