@@ -223,13 +223,15 @@ def validate(paths, every, speaker_map, columns):
 
     A problem repeated on many lines is one line with a count and the first lines (--all lists
     each); a summary per file follows. Files are checked together, as tag and scan read them.
-    Exit 0 when clean, 1 when problems were found, 2 for usage errors.
+    Coded review-queue sheets and Label Studio / doccano exports are
+    checked as label tables. Exit 0 when clean, 1 when problems were found, 2 for usage errors.
 
     \b
     Examples:
       rupture validate data/
       rupture validate "transcripts/*.txt" --speaker-map "Dr Lee=therapist,Sam=client"
       rupture validate export.xlsx --columns "Utterance=text,Speaker=speaker,Session=session_id"
+      rupture validate queue-coded.xlsx label-studio-export.json
     """
     from .validation import format_problems, validate_paths
 
@@ -269,16 +271,26 @@ def validate(paths, every, speaker_map, columns):
     callback=lambda ctx, param, v: _folds(v, allow_zero=True),
     help="Folds of session-grouped cross-validation for the recorded metrics (0: skip).",
 )
+@click.option(
+    "--labels",
+    "labels",
+    multiple=True,
+    type=click.Path(),
+    help="Coders' labels for turns of PATHS: a coded queue sheet (.csv/.xlsx), a Label Studio "
+    "(.json) or doccano (.jsonl) export, or any label sheet. Repeatable. Turns left uncoded are "
+    "context only.",
+)
 @speaker_map_option
 @columns_option
 @_fail_cleanly
-def train(paths, out, seed, spacy_model, cv, speaker_map, columns):
+def train(paths, out, seed, spacy_model, cv, labels, speaker_map, columns):
     """Train a model. A corpus folder (data/) trains on its train split.
 
     \b
     Examples:
       rupture train data/ -o models/my-model.joblib --seed 1
       rupture train coded/*.csv -o coded.joblib --cv 0
+      rupture train transcripts/ --labels queue-coded.xlsx -o round1.joblib
     """
     from .corpus import load_training_data
     from .training import train_and_save
@@ -289,15 +301,29 @@ def train(paths, out, seed, spacy_model, cv, speaker_map, columns):
             f"{out}: a model file name must end in .joblib (its metadata is "
             "written beside it as .json)"
         )
-    check_output(out, paths, suffixes=(".joblib",))
+    check_output(out, [*paths, *labels], suffixes=(".joblib",))
     df = load_training_data(paths, "train", speaker_map, columns)
+    if labels:
+        from .corrections import apply_labels
+        from .readers import read_label_table
+
+        df = apply_labels(df, read_label_table(labels))
     started = time.perf_counter()
     with progress_bar("training", "fits") as bar:
         drawn = not bar.disable  # closing a bar disables it
-        meta = train_and_save(df, out, seed=seed, spacy_model=spacy_model, cv=cv, bar=bar)
+        meta = train_and_save(
+            df,
+            out,
+            seed=seed,
+            spacy_model=spacy_model,
+            cv=cv,
+            bar=bar,
+            allow_uncoded=bool(labels),
+        )
     if not drawn:
         _say(summary_line(f"trained on {meta['n_turns']} turns, {bar.total} fits", started))
-    click.echo(f"wrote {out} (sha256 {meta['sha256'][:12]}...), {meta['n_turns']} turns")
+    coded = f" ({meta['n_coded_turns']} coded)" if labels else ""
+    click.echo(f"wrote {out} (sha256 {meta['sha256'][:12]}...), {meta['n_turns']} turns{coded}")
     if meta["cv_metrics"]:
         m = meta["cv_metrics"]
         click.echo(
@@ -609,6 +635,112 @@ def speakers(paths, no_text, n_lines, write_map, speaker_map):
     if write_map:
         write_text(write_map, format_speaker_map(summary))
         _say(f"wrote {write_map}: check it, then pass it with --speaker-map {write_map}")
+
+
+@cli.command(context_settings=CONTEXT)
+@paths_argument
+@model_option
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    metavar="SHEET",
+    help="Queue sheet for coders: .csv or .xlsx by extension ('-' for CSV on stdout), with "
+    "empty label and subtype columns to fill in.",
+)
+@click.option("--size", default=200, show_default=True, type=click.IntRange(1), help="Turns.")
+@click.option(
+    "--per-session",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1),
+    help="At most this many turns from one session.",
+)
+@click.option(
+    "--by",
+    "method",
+    type=click.Choice(["margin", "entropy"]),
+    default="margin",
+    show_default=True,
+    help="Uncertainty of the calibrated probabilities: margin between the two likeliest labels, "
+    "or entropy of all four.",
+)
+@click.option(
+    "--context",
+    "context",
+    default="2,1",
+    show_default=True,
+    metavar="B,A",
+    help="Turns shown before and after each queued turn.",
+)
+@click.option(
+    "--label-studio",
+    "label_studio",
+    type=click.Path(dir_okay=False),
+    help="Also write Label Studio tasks (.json, with the model's label as a prediction) and "
+    "their labeling config beside them (.xml).",
+)
+@click.option(
+    "--doccano",
+    "doccano",
+    type=click.Path(dir_okay=False),
+    help="Also write a doccano import file (.jsonl, text classification).",
+)
+@speaker_map_option
+@_fail_cleanly
+def queue(
+    paths, model, out, size, per_session, method, context, label_studio, doccano, speaker_map
+):
+    """Queue for coders the turns whose labels would teach the model most.
+
+    Turns are ranked by the model's uncertainty; turns that already have a label are skipped.
+    Code the sheet's label (and subtype) column, or the tasks in Label Studio or doccano, and
+    train on the result with 'rupture train PATHS --labels CODED'.
+
+    \b
+    Examples:
+      rupture queue transcripts/ -o queue.xlsx --size 300 --per-session 5
+      rupture queue transcripts/ -o queue.csv --label-studio tasks.json --doccano tasks.jsonl
+      rupture train transcripts/ --labels queue.xlsx -o round1.joblib
+    """
+    from .review_queue import (
+        SHEET_SUFFIXES,
+        build_queue,
+        write_doccano,
+        write_label_studio,
+        write_sheet,
+    )
+    from .writers import check_output
+
+    try:
+        before, after = (int(v) for v in context.split(","))
+        if before < 0 or after < 0:
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter(
+            "expected two counts such as 2,1", param_hint="--context"
+        ) from None
+    check_output(out, paths, suffixes=SHEET_SUFFIXES)
+    for extra, suffix in ((label_studio, ".json"), (doccano, ".jsonl")):
+        if extra:
+            check_output(extra, paths, suffixes=(suffix,))
+    result = build_queue(
+        paths,
+        model=model,
+        size=size,
+        per_session=per_session,
+        method=method,
+        before=before,
+        after=after,
+        speaker_map=speaker_map,
+    )
+    write_sheet(result, out)
+    if label_studio:
+        write_label_studio(result, label_studio)
+    if doccano:
+        write_doccano(result, doccano)
+    _say(f"queued {len(result)} turns from {result['session_id'].nunique()} sessions -> {out}")
 
 
 @cli.command(context_settings=CONTEXT)

@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from .features import shift_rows
 from .labels import is_client
 
-__all__ = ["ContextStack"]
+__all__ = ["ContextStack", "coded_mask"]
 
 
 def _fit_weighted(estimator, X, y, sample_weight):
@@ -38,6 +38,40 @@ def _fit_weighted(estimator, X, y, sample_weight):
     if isinstance(estimator, Pipeline):
         return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": sample_weight})
     return estimator.fit(X, y, sample_weight=sample_weight)
+
+
+def coded_mask(y) -> np.ndarray:
+    """True for coded turns: an empty label means the turn was not coded.
+
+    >>> coded_mask(["none", "", "repair"]).tolist()
+    [True, False, True]
+    """
+    y = np.asarray(y)
+    if y.dtype.kind not in "OUS":
+        return np.ones(len(y), dtype=bool)
+    return y.astype(str) != ""
+
+
+def _fit_coded(estimator, X, y, sample_weight, coded):
+    """Fit on the coded turns of ``X``, the uncoded ones kept as their neighbours' context.
+
+    The feature steps of a pipeline see every turn (they learn no label, and a coded turn's
+    context features need the turns around it, coded or not); its final classifier fits the
+    coded rows only.
+    """
+    if coded.all():
+        return _fit_weighted(estimator, X, y, sample_weight)
+    if not isinstance(estimator, Pipeline):
+        raise ValueError("uncoded turns (empty labels) need a Pipeline as the first stage")
+    rows = np.flatnonzero(coded)
+    features = estimator[:-1].fit_transform(X)
+    _fit_weighted(
+        estimator.steps[-1][1],
+        features[rows],
+        y[rows],
+        None if sample_weight is None else sample_weight[rows],
+    )
+    return estimator
 
 
 class ContextStack(ClassifierMixin, BaseEstimator):
@@ -85,7 +119,10 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         """Fit on a turns table; ``groups`` (default: ``session_id``) keeps sessions whole.
 
         ``sample_weight`` weighs turns in both stages (for example, to count sessions written
-        rupture-dense for less than sessions written at natural density).
+        rupture-dense for less than sessions written at natural density). Turns whose label is
+        empty were not coded: they are left out of both fits but kept as the context of the
+        turns around them, so a table of partly coded sessions (a review queue's corrections)
+        trains the same model as if only the coded turns had labels.
         """
         if self.first is None:
             raise ValueError(
@@ -93,19 +130,27 @@ class ContextStack(ClassifierMixin, BaseEstimator):
                 "gives the project's"
             )
         y = np.asarray(y)
-        check_classification_targets(y)
-        self.classes_ = np.unique(y)
+        coded = coded_mask(y)
+        check_classification_targets(y[coded])
+        self.classes_ = np.unique(y[coded])
         groups = np.asarray(X["session_id"] if groups is None else groups)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         n_splits = max(2, min(self.cv, len(np.unique(groups))))
         oof = np.zeros((len(X), len(self.classes_)))
         for tr, te in GroupKFold(n_splits=n_splits).split(X, y, groups):
-            fold = _fit_weighted(clone(self.first), X.iloc[tr], y[tr], None if w is None else w[tr])
+            part = None if w is None else w[tr]
+            fold = _fit_coded(clone(self.first), X.iloc[tr], y[tr], part, coded[tr])
             oof[te] = self._scores(fold, X.iloc[te])
-        self.first_ = _fit_weighted(clone(self.first), X, y, w)
+        self.first_ = _fit_coded(clone(self.first), X, y, w, coded)
         second = self.second if self.second is not None else LogisticRegression(max_iter=2000)
-        self.second_ = _fit_weighted(clone(second), self._context(oof, X), y, w)
-        self.class_prior_ = np.array([np.mean(y == c) for c in self.classes_])
+        rows = np.flatnonzero(coded)
+        self.second_ = _fit_weighted(
+            clone(second),
+            self._context(oof, X)[rows],
+            y[rows],
+            None if w is None else w[rows],
+        )
+        self.class_prior_ = np.array([np.mean(y[rows] == c) for c in self.classes_])
         return self
 
     def _scores(self, fitted, X: pd.DataFrame) -> np.ndarray:

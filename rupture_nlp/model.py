@@ -87,17 +87,29 @@ def require_labels(df: pd.DataFrame, purpose: str = "evaluation") -> pd.DataFram
     return df
 
 
-def _trainable(df: pd.DataFrame) -> pd.DataFrame:
-    """What training adds: two labels, two sessions, every label in two sessions."""
-    require_labels(df, "training")
-    present = set(df["label"])
+def _trainable(df: pd.DataFrame, allow_uncoded: bool = False) -> pd.DataFrame:
+    """What training adds: two labels, two sessions, every label in two sessions.
+
+    With ``allow_uncoded``, turns with an empty label are context only, and the rules apply to
+    the coded turns.
+    """
+    if not allow_uncoded:
+        require_labels(df, "training")
+    elif "label" not in df.columns:
+        raise TranscriptError("training needs a 'label' column")
+    else:
+        df = df.assign(label=df["label"].where(df["label"].notna(), "").astype(str).str.strip())
+    coded = df[df["label"] != ""]
+    if not len(coded):
+        raise TranscriptError("no coded turns to train on: every label is empty")
+    present = set(coded["label"])
     if len(present) < 2:
         raise TranscriptError(f"training needs at least two labels; found only {sorted(present)}")
-    if df["session_id"].nunique() < 2:
+    if coded["session_id"].nunique() < 2:
         raise TranscriptError(
             "training needs at least 2 sessions: the context stage learns from held-out sessions"
         )
-    sessions_per_label = df.groupby("label")["session_id"].nunique()
+    sessions_per_label = coded.groupby("label")["session_id"].nunique()
     rare = sessions_per_label[sessions_per_label < 2]
     if len(rare):
         raise TranscriptError(
@@ -108,9 +120,17 @@ def _trainable(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def train(
-    df: pd.DataFrame, seed: int = 0, spacy_model: str | None = None, **params
+    df: pd.DataFrame,
+    seed: int = 0,
+    spacy_model: str | None = None,
+    allow_uncoded: bool = False,
+    **params,
 ) -> ContextStack:
     """Fit a model on a labelled turns table (every turn labelled).
+
+    ``allow_uncoded=True`` accepts partly coded sessions: turns with an empty label are left out
+    of the fit but kept as context for the coded turns around them (what a review queue's
+    corrections give, see :mod:`rupture_nlp.review_queue`).
 
     Examples
     --------
@@ -119,7 +139,7 @@ def train(
     >>> sorted(model.classes_)
     ['confrontation', 'none', 'repair', 'withdrawal']
     """
-    df = _trainable(df)
+    df = _trainable(df, allow_uncoded)
     model = build_model(seed=seed, spacy_model=spacy_model, **params)
     try:
         return fit_model(model, df)

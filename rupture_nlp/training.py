@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .evaluation import cross_val_predictions, metrics_of_predictions
-from .model import build_model, train
+from .model import _trainable, build_model, train
 from .modelio import data_hash, save_model
 
 __all__ = ["train_and_save"]
@@ -43,6 +43,7 @@ def train_and_save(
     cv: int = 5,
     progress=None,
     bar=None,
+    allow_uncoded: bool = False,
     **params,
 ) -> dict:
     """Cross-validate (grouped by session), train on everything, save model + metadata.
@@ -50,8 +51,11 @@ def train_and_save(
     Returns the metadata written. ``progress`` is called with short status strings (never with
     transcript text) so a CLI can show where long work is. A tqdm-like ``bar`` counts the fits:
     its ``total`` is set to the folds plus the final model, and it is updated after each.
+    ``allow_uncoded`` trains on partly coded sessions (see :func:`rupture_nlp.model.train`); the
+    figures count coded turns only.
     """
     say = progress or (lambda _msg: None)
+    df = _trainable(df, allow_uncoded)  # before cross-validation, not after five folds of it
     if bar is not None:
         folds = min(cv, df["session_id"].nunique()) if cv and cv > 1 else 0
         bar.total = folds + 1  # as cross_val_predictions caps the folds
@@ -67,18 +71,20 @@ def train_and_save(
             progress=say,
             bar=bar,
         )
-        cv_metrics = metrics_of_predictions(pred)
+        cv_metrics = metrics_of_predictions(pred[pred["label"] != ""])
     say(f"training on {len(df)} turns in {df['session_id'].nunique()} sessions")
-    model = train(df, seed=seed, spacy_model=spacy_model, **params)
+    model = train(df, seed=seed, spacy_model=spacy_model, allow_uncoded=allow_uncoded, **params)
     if bar is not None:
         bar.update(1)
+    coded = df[df["label"] != ""]
     meta = {
         "seed": seed,
         "spacy_model": spacy_model or "blank:en",
         "data_sha256": data_hash(df),
         "n_turns": int(len(df)),
+        "n_coded_turns": int(len(coded)),
         "n_sessions": int(df["session_id"].nunique()),
-        "label_counts": {k: int(v) for k, v in df["label"].value_counts().sort_index().items()},
+        "label_counts": {k: int(v) for k, v in coded["label"].value_counts().sort_index().items()},
         "parameters": model_parameters(model),
         "cv_folds": cv,
         "cv_metrics": cv_metrics,

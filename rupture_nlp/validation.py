@@ -276,6 +276,7 @@ def validate_paths(
     the verdict (no problems at all) is whether ``tag`` and ``scan`` accept the same paths.
     A path that matches nothing and a folder without transcripts are problems of the input.
     """
+    from .corrections import is_correction_file, read_corrections
     from .readers import read_file
     from .readers.paths import _find, ids_of
 
@@ -288,7 +289,10 @@ def validate_paths(
     found = [(f, root) for f, root in found if f.resolve() not in left_out]
     ids = ids_of(found)
     for path, _ in found:
-        df, problems = read_file(path, speaker_map, continuity, columns, ids.get(path))
+        if is_correction_file(path):  # a coded queue sheet, a Label Studio or doccano export
+            df, problems = read_corrections(path)
+        else:
+            df, problems = read_file(path, speaker_map, continuity, columns, ids.get(path))
         sessions = df["session_id"].nunique() if "session_id" in df.columns else 0
         reports.append(FileReport(path, len(df), int(sessions), problems))
     if not overall and not sum(r.turns for r in reports):

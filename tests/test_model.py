@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from rupture_nlp.context import ContextStack
-from rupture_nlp.errors import ModelError
+from rupture_nlp.errors import ModelError, TranscriptError
 from rupture_nlp.model import build_model, predict, train
 from rupture_nlp.modelio import load_model, metadata_path, save_model
 from rupture_nlp.training import train_and_save
@@ -332,3 +332,25 @@ def test_a_training_in_another_process_writes_the_identical_model_file(
     )
     # mini_model: trained in this process, without cross-validation
     assert file_sha256(tmp_path / "again.joblib") == file_sha256(mini_model)
+
+
+def test_uncoded_turns_are_context_not_training_rows(mini_df):
+    from rupture_nlp.features import turn_features
+    from rupture_nlp.preprocess import TurnEncoder
+
+    partial = mini_df.assign(label=np.where(mini_df["turn"] % 4 == 0, "", mini_df["label"]))
+    coded = partial[partial["label"] != ""]
+    model = train(partial, allow_uncoded=True)
+    assert list(model.classes_) == sorted(set(coded["label"]))
+    expected_prior = coded["label"].value_counts(normalize=True).sort_index().to_numpy()
+    assert np.allclose(model.class_prior_, expected_prior)
+    # the feature blocks learned from every turn's text, the classifier from coded turns only
+    every_turn = turn_features().fit(TurnEncoder().fit_transform(partial))
+    assert len(model.first_["features"].get_feature_names_out()) == len(
+        every_turn.get_feature_names_out()
+    )
+    assert predict(model, partial)["predicted_label"].isin(model.classes_).all()
+    with pytest.raises(TranscriptError, match="1 turns have no label"):
+        train(partial.iloc[:4].assign(label=["none", "", "none", "none"]))
+    with pytest.raises(TranscriptError, match="no coded turns to train on"):
+        train(partial.assign(label=""), allow_uncoded=True)

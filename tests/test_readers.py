@@ -343,5 +343,6 @@ def test_one_format_record_per_suffix_drives_the_messages(tmp_path):
     with pytest.raises(TranscriptError) as err:
         read_label_table([vtt])
     assert str(err.value) == (
-        f"{vtt}: label sheets must be tables (.csv, .jsonl, .parquet, .tsv, .xlsx)"
+        f"{vtt}: label sheets must be tables (.csv, .jsonl, .parquet, .tsv, .xlsx), a queue "
+        "sheet, or a Label Studio (.json) or doccano (.jsonl) export"
     )

@@ -223,8 +223,10 @@ def read_label_table(paths, column: str = "label") -> pd.DataFrame:
 
     Researchers often keep codes apart from transcripts (a spreadsheet of session, turn, code);
     agreement needs nothing more. Labels must be known labels or empty (not coded); ``subtype``
-    is kept when present.
+    is kept when present. A filled review-queue sheet (CSV or XLSX) and Label Studio or doccano
+    exports are read by :func:`rupture_nlp.corrections.read_corrections`.
     """
+    from ..corrections import is_correction_file, read_corrections
     from ..labels import LABELS
 
     if isinstance(paths, (str, Path)):
@@ -232,9 +234,19 @@ def read_label_table(paths, column: str = "label") -> pd.DataFrame:
     sheets = sorted(s for s, f in FORMATS.items() if f.label_sheet)
     frames, problems = [], []
     for path in expand_paths(paths):
+        if is_correction_file(path):
+            df, found = read_corrections(path, column)
+            problems += found
+            frames.append(df)
+            continue
         if path.suffix.lower() not in sheets:
             problems.append(
-                Problem(str(path), None, f"label sheets must be tables ({', '.join(sheets)})")
+                Problem(
+                    str(path),
+                    None,
+                    f"label sheets must be tables ({', '.join(sheets)}), a queue sheet, or a "
+                    "Label Studio (.json) or doccano (.jsonl) export",
+                )
             )
             continue
         try:
