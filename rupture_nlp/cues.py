@@ -18,7 +18,7 @@ agreement      "yeah", "sure", "okay", "fine", "whatever": over-agreement (W5) a
 backchannel    "mm-hmm", "uh-huh", "right": listening tokens, usually `none`
 apology        "sorry", "apologise": a therapist's R3 repair, or small talk about being late
 feeling        "feel", "upset", "angry", "hurt": talk about affect, in both directions
-process        "session", "therapy", "homework", "exercise": talk about the work itself (C2-C4)
+process        "session", "therapy", "homework", "worksheet": talk about the work itself (C2-C4)
 laughter       "(laughs)", "haha": with painful content it is W6, laughing off pain
 pause          "...", "[pause]", "(silence)", "--": hesitation, withdrawal, interruption
 question       "?": questions, invitations (R2) and challenges (C1)
@@ -26,9 +26,13 @@ exclamation    "!": heat
 =============  ==============================================================================
 
 Each cue is 1 when the turn has at least one of its words, else 0: counts would make every long
-turn look like a marker of every kind. Shape cues give the turn's length in words as bands
-(``minimal`` 0-3 words, ``short`` 4-12, ``medium`` 13-30, ``long`` over 30), so that length can
-matter without a long monologue scoring ever higher.
+turn look like a marker of every kind. Shape cues mark short turns (``minimal`` 0-3 words,
+``short`` 4-12), where length is part of the marker (a minimal answer to an open invitation).
+Longer turns get no length cue: in rupture-dense writing, complaints run long, so a band for
+long client turns taught the model that length itself is confrontation, which on real chat
+sessions flagged ordinary long answers (measured: fewer false alarms and no loss on the corpus
+without the ``medium`` and ``long`` bands). For the same reason ``process`` leaves out everyday
+words ("week", "help", "point", "exercise" as in walking): they belong to any talk about health.
 """
 
 from __future__ import annotations
@@ -58,8 +62,8 @@ CUE_WORDS: dict[str, frozenset[str]] = {
         "scared afraid anxious ashamed embarrassed disappointed".split()
     ),
     "process": frozenset(
-        "session therapy therapist counselling counseling homework exercise worksheet "
-        "appointment week progress help helping point".split()
+        "session therapy therapist counselling counseling homework worksheet "
+        "appointment progress".split()
     ),
     "laughter": frozenset(
         "laugh laughs laughing laughter haha hahaha lol chuckle chuckles".split()
@@ -69,9 +73,9 @@ CUE_WORDS: dict[str, frozenset[str]] = {
     "exclamation": frozenset({"!"}),
 }
 
-SHAPE_CUES = ("minimal", "short", "medium", "long")
+SHAPE_CUES = ("minimal", "short")
 #: Inclusive word-count range of each shape cue.
-LENGTH_BANDS = ((0, 3), (4, 12), (13, 30), (31, 10**9))
+LENGTH_BANDS = ((0, 3), (4, 12))
 
 #: Column order of the cue matrix produced by the encoder.
 CUE_NAMES = tuple(CUE_WORDS) + SHAPE_CUES

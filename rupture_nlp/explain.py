@@ -97,8 +97,6 @@ CUE_PHRASES = {
     "exclamation": "exclamation",
     "minimal": "minimal answer (0-3 words)",
     "short": "short turn (4-12 words)",
-    "medium": "medium-length turn (13-30 words)",
-    "long": "long turn (over 30 words)",
 }
 
 #: How the cue block's columns about the turn's place read.
@@ -548,8 +546,8 @@ def explain(
     >>> reasons = explain(train(df), df, rows=[45])
     >>> reasons[["label", "reason"]].to_numpy().tolist()  # doctest: +NORMALIZE_WHITESPACE
     [['confrontation', 'next turn (therapist, reads as repair)'],
-     ['confrontation', 'words "look", "this", "i"'],
-     ['confrontation', '2 turns before (client, reads as confrontation)']]
+     ['confrontation', 'words "this", "look", "and"'],
+     ['confrontation', '2 turns after (client, no marker)']]
     """
     if not len(turns):
         return pd.DataFrame(columns=_REASON_COLUMNS)
@@ -580,8 +578,8 @@ def why(model, turns: pd.DataFrame, top: int = DEFAULT_TOP, text: bool = True) -
     >>> df = load_fixture()
     >>> column = why(train(df), df, text=False)
     >>> column.iloc[0], column.iloc[45]  # doctest: +NORMALIZE_WHITESPACE
-    ('', 'next turn (therapist, reads as repair) +2.37; own words +0.57;
-    2 turns before (client, reads as confrontation) +0.53')
+    ('', 'next turn (therapist, reads as repair) +2.51; own words +0.72;
+    2 turns after (client, no marker) +0.37')
     """
     if not len(turns):
         return pd.Series("", index=turns.index, dtype=object, name=WHY_COLUMN)

@@ -54,9 +54,8 @@ def test_cues_count_what_coders_look_at():
     # presence, not counts: three negations and two "you" count as one each
     assert cue(enc, 1, "negation") == 1 and cue(enc, 1, "second_person") == 1
     assert cue(enc, 1, "exclamation") > 0 and cue(enc, 1, "minimal") == 0
-    assert (
-        cue(enc, 1, "short") == 1 and cue(enc, 1, "long") == 0
-    )  # nine alphabetic words: the 4-12 band
+    # nine alphabetic words: the 4-12 band; a minimal turn is not also short
+    assert cue(enc, 1, "short") == 1 and cue(enc, 0, "short") == 0
     assert cue(enc, 3, "we") == 1 and cue(enc, 2, "first_person") == 0
     assert cue(enc, 2, "laughter") > 0 and cue(enc, 2, "pause") > 0 and cue(enc, 2, "hedge") > 0
     assert cue(enc, 3, "apology") > 0 and cue(enc, 3, "we") > 0 and cue(enc, 3, "question") > 0
