@@ -46,8 +46,6 @@ EXCHANGE = [
     ),
     ("client", "Honestly? Like nobody gets it."),
 ]
-#: Words of the confrontation turn that carry the complaint ("you" aimed at the therapist is
-#: the complaint cue of rupture_nlp.cues).
 
 
 @pytest.fixture(scope="module")
