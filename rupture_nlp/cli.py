@@ -43,49 +43,51 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
-def speaker_map_option(func):
-    @click.option(
-        "--speaker-map",
-        "speaker_map",
-        metavar="MAP",
-        help="Map names in the files to roles, e.g. 'Dr Lee=therapist,Sam=client' (a name may "
-        "hold commas: 'Dr. Maya Patel, PhD=therapist'); a map file with one name=role a line; or "
-        "'auto' to infer the roles per file (see 'rupture speakers').",
-    )
-    @functools.wraps(func)
-    def wrapper(*args, speaker_map=None, **kwargs):
-        from .speakers import speaker_map_from_option
+def _parsed_by(parse):
+    """A Click callback turning an option's text into what the library takes (``parse`` imports
+    lazily, so ``--help`` stays fast); a bad value is a usage error naming every problem."""
 
+    def callback(ctx, param, value):
         try:
-            kwargs["speaker_map"] = speaker_map_from_option(speaker_map)
+            return parse(value)
         except TranscriptError as exc:  # every bad line of a map file, not the first alone
             message = "\n".join(map(str, exc.problems))
-            raise click.BadParameter(message, param_hint="--speaker-map") from None
-        return func(*args, **kwargs)
+            raise click.BadParameter(message, ctx=ctx, param=param) from None
 
-    return wrapper
+    return callback
 
 
-def columns_option(func):
-    @click.option(
-        "--columns",
-        "columns",
-        metavar="MAP",
-        help="Map a table's column names to the readers', e.g. "
-        "'Utterance=text,Speaker=speaker,Session=session_id'; without a turn column, row order "
-        "is the turn order.",
-    )
-    @functools.wraps(func)
-    def wrapper(*args, columns=None, **kwargs):
-        from .readers import parse_column_map
+def _speaker_map(value):
+    from .speakers import speaker_map_from_option
 
-        try:
-            kwargs["columns"] = parse_column_map(columns)
-        except TranscriptError as exc:
-            raise click.BadParameter(str(exc), param_hint="--columns") from None
-        return func(*args, **kwargs)
+    return speaker_map_from_option(value)
 
-    return wrapper
+
+def _column_map(value):
+    from .readers import parse_column_map
+
+    return parse_column_map(value)
+
+
+speaker_map_option = click.option(
+    "--speaker-map",
+    "speaker_map",
+    metavar="MAP",
+    callback=_parsed_by(_speaker_map),
+    help="Map names in the files to roles, e.g. 'Dr Lee=therapist,Sam=client' (a name may "
+    "hold commas: 'Dr. Maya Patel, PhD=therapist'); a map file with one name=role a line; or "
+    "'auto' to infer the roles per file (see 'rupture speakers').",
+)
+
+columns_option = click.option(
+    "--columns",
+    "columns",
+    metavar="MAP",
+    callback=_parsed_by(_column_map),
+    help="Map a table's column names to the readers', e.g. "
+    "'Utterance=text,Speaker=speaker,Session=session_id'; without a turn column, row order "
+    "is the turn order.",
+)
 
 
 def model_option(func):
