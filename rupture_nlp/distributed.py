@@ -29,12 +29,12 @@ import pandas as pd
 from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, EPISODE_COLUMNS, find_episodes
 from .errors import ModelError, Problem, TranscriptError
 from .model import predict
-from .modelio import load_model, read_metadata
+from .modelio import load_model, read_metadata, resolve_model
 from .readers import READERS, expand_paths, read_file
 from .readers.reading import _finish
 from .readers.speakers import map_for
 from .survey import conform_columns, output_columns
-from .tagging import PREDICTION_COLUMNS, resolve_model
+from .tagging import PREDICTION_COLUMNS
 
 __all__ = [
     "EXTRA_HINT",

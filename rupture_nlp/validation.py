@@ -278,15 +278,13 @@ def validate_paths(
     """
     from .corrections import is_correction_file, read_corrections
     from .readers import read_file
-    from .readers.paths import _find, ids_of
+    from .readers.paths import find_transcripts, ids_of
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
     continuity = SessionContinuity()
     reports = []
-    found, overall = _find(paths)  # an empty folder or a path matching nothing: problems too
-    left_out = {Path(p).resolve() for p in exclude}
-    found = [(f, root) for f, root in found if f.resolve() not in left_out]
+    found, overall = find_transcripts(paths, exclude)  # an empty folder: a problem too
     ids = ids_of(found)
     for path, _ in found:
         if is_correction_file(path):  # a coded queue sheet, a Label Studio or doccano export

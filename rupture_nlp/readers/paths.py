@@ -62,11 +62,16 @@ def _find(paths: Iterable[str | Path]) -> tuple[Found, list[Problem]]:
     return unique, problems
 
 
-def find_transcripts(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
-    """Like :func:`expand_paths`, but return the problems (an empty folder, a path matching
+def find_transcripts(
+    paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()
+) -> tuple[Found, list[Problem]]:
+    """Like :func:`find_inputs`, but return the problems (an empty folder, a path matching
     nothing) beside the files found instead of raising, so ``validate`` can list them all."""
     found, problems = _find(paths)
-    return [f for f, _ in found], problems
+    left_out = {Path(p).resolve() for p in exclude}
+    if left_out:
+        found = [(f, root) for f, root in found if f.resolve() not in left_out]
+    return found, problems
 
 
 def expand_paths(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
@@ -83,11 +88,10 @@ def expand_paths(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()
 def find_inputs(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> Found:
     """``(file, folder it was found in or None)`` for every input file; raises like
     :func:`expand_paths`."""
-    found, problems = _find(paths)
+    found, problems = find_transcripts(paths, exclude)
     if problems:
         raise TranscriptError(problems)
-    left_out = {Path(p).resolve() for p in exclude}
-    return [(f, root) for f, root in found if f.resolve() not in left_out] if left_out else found
+    return found
 
 
 def session_ids(paths: Iterable[str | Path]) -> dict[Path, str]:
