@@ -110,12 +110,18 @@ class SpeakerMapWarning(UserWarning):
 # --- map files and the --speaker-map option ------------------------------------------------
 
 
+#: An ``auto`` entry of an inline map, with the separator before it (or after it, first).
+_AUTO_ENTRY = re.compile(r"(?:^|[,;])\s*auto\s*(?=[,;]|$)", re.IGNORECASE)
+
+
 def speaker_map_from_option(value: str | None) -> dict[str, str]:
     """What ``--speaker-map`` means: ``auto``, a map file, or ``NAME=ROLE,...`` (``auto`` may be
     one of the items: the listed names are fixed, the others inferred).
 
     >>> speaker_map_from_option("auto,Dr Lee=therapist")
     SpeakerMap({'Dr Lee': 'therapist'}, infer=True, per_session={})
+    >>> dict(speaker_map_from_option("Dr. Maya Patel, PhD=therapist;auto"))
+    {'Dr. Maya Patel, PhD': 'therapist'}
     """
     if not value or not value.strip():
         return {}
@@ -124,10 +130,11 @@ def speaker_map_from_option(value: str | None) -> dict[str, str]:
             f"{value}: no such map file (or write the map inline: 'Dr Lee=therapist,Sam=client',"
             " or 'auto')"
         )
-    items = [item.strip() for item in re.split(r"[,;]", value)]
-    if "auto" not in (item.lower() for item in items):
+    # take the 'auto' entry out and leave the others as written: a name may hold commas
+    rest, n_auto = _AUTO_ENTRY.subn("", value)
+    if not n_auto:
         return parse_speaker_map(value)
-    rest = ",".join(item for item in items if item.lower() != "auto")
+    rest = rest.strip(" ,;")
     given = parse_speaker_map(rest) if rest else {}
     return SpeakerMap(given, infer=True, per_session=getattr(given, "per_session", None))
 
