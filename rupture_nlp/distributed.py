@@ -390,7 +390,7 @@ def tag_dataframe(turns, model=None, load_on_workers: bool = False, chunk_turns:
     if load_on_workers:
         if model is not None and not isinstance(model, (str, Path)):
             raise ModelError("load_on_workers needs a model file, not a fitted model")
-        from .tagging import default_model_path
+        from .modelio import default_model_path
 
         path = str(Path(model if model is not None else default_model_path()).resolve())
         path_sha = (path, read_metadata(path)["sha256"])

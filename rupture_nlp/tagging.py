@@ -10,9 +10,7 @@ import pandas as pd
 from .errors import TranscriptError
 from .explain import WHY_COLUMN, predict_with_reasons
 from .model import PROBA_COLUMNS, predict
-
-# resolve_model and default_model_path live in modelio; imported here for older callers
-from .modelio import DEFAULT_MODEL_NAME, default_model_path, resolve_model  # noqa: F401
+from .modelio import resolve_model
 from .readers import iter_transcript_chunks
 from .survey import conform_columns, survey_inputs
 from .writers import TableWriter, check_output
