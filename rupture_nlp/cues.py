@@ -22,6 +22,8 @@ process        "session", "therapy", "homework", "worksheet": talk about the wor
 laughter       "(laughs)", "haha": with painful content it is W6, laughing off pain
 pause          "...", "[pause]", "(silence)", "--": hesitation, withdrawal, interruption
 question       "?": questions, invitations (R2) and challenges (C1)
+invitation     "what", "how", "tell", "anything": with "?", an open question, which a minimal
+               answer leaves unanswered (W2); "do you...?" is a closed one, answered by "yes"
 exclamation    "!": heat
 =============  ==============================================================================
 
@@ -37,7 +39,7 @@ words ("week", "help", "point", "exercise" as in walking): they belong to any ta
 
 from __future__ import annotations
 
-__all__ = ["CUE_NAMES", "CUE_WORDS", "LENGTH_BANDS", "SHAPE_CUES"]
+__all__ = ["ANSWER_CUES", "CUE_NAMES", "CUE_WORDS", "LENGTH_BANDS", "SHAPE_CUES"]
 
 CUE_WORDS: dict[str, frozenset[str]] = {
     "negation": frozenset(
@@ -70,12 +72,26 @@ CUE_WORDS: dict[str, frozenset[str]] = {
     ),
     "pause": frozenset("... … pause silence silent -- —".split()),
     "question": frozenset({"?"}),
+    "invitation": frozenset(
+        "what how why tell describe explain share anything something what's how's".split()
+    ),
     "exclamation": frozenset({"!"}),
 }
 
 SHAPE_CUES = ("minimal", "short")
 #: Inclusive word-count range of each shape cue.
 LENGTH_BANDS = ((0, 3), (4, 12))
+
+#: Conjunctions the cue block adds for client turns that answer a question: whether the
+#: question was open (has an ``invitation`` word) or closed, and how long the answer is. A linear
+#: model cannot multiply "minimal" by "the therapist asked an open question" itself.
+ANSWER_CUES = (
+    "after_open_question",
+    "after_closed_question",
+    "minimal_after_open_question",
+    "minimal_after_closed_question",
+    "short_after_open_question",
+)
 
 #: Column order of the cue matrix produced by the encoder.
 CUE_NAMES = tuple(CUE_WORDS) + SHAPE_CUES

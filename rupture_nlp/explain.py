@@ -58,7 +58,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import ModelError
-from .features import CharNgrams, Cues, NeighbourWords, OwnWords, RoleWords
+from .features import CharNgrams, Cues, NeighbourWords, OpeningWords, OwnWords, RoleWords
 from .labels import SPEAKER_ROLES, is_client
 from .model import with_predictions
 
@@ -94,6 +94,7 @@ CUE_PHRASES = {
     "laughter": "laughter",
     "pause": "pause",
     "question": "question",
+    "invitation": "open-question words",
     "exclamation": "exclamation",
     "minimal": "minimal answer (0-3 words)",
     "short": "short turn (4-12 words)",
@@ -104,6 +105,11 @@ _SHAPE_PHRASES = {
     "speaker_changed": "speaker changed",
     "position": "place in the session",
     "position_squared": "place in the session",
+    "client_after_open_question": "answers an open question",
+    "client_after_closed_question": "answers a closed question",
+    "client_minimal_after_open_question": "minimal answer to an open question",
+    "client_minimal_after_closed_question": "minimal answer to a closed question",
+    "client_short_after_open_question": "short answer to an open question",
 }
 #: Cue-block columns that are the same for every turn of a speaker with a previous turn: like
 #: the intercepts and the context stage's speaker and presence inputs, part of the baseline.
@@ -239,7 +245,7 @@ def _kind(block):
     """What a feature block describes, for grouping its terms into reasons."""
     if isinstance(block, NeighbourWords):
         return block.step
-    if isinstance(block, (OwnWords, RoleWords, CharNgrams)):
+    if isinstance(block, (OwnWords, RoleWords, OpeningWords, CharNgrams)):
         return "own"
     return "cues" if isinstance(block, Cues) else "other"
 

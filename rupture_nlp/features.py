@@ -11,6 +11,7 @@ block         what it describes
 words         the turn's own lemma unigrams and bigrams
 role_words    lemma unigrams conjoined with the speaker's role ("sorry" from a therapist is not
               "sorry" from a client)
+opening       the turn's first few words, conjoined with the role: how it answers the turn before
 chars         character n-grams of the lemmas (robust to the spelling noise of recognisers and
               of typed chat)
 prev_words    the words of the previous turn in the same session
@@ -35,12 +36,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
-from .cues import CUE_NAMES
+from .cues import ANSWER_CUES, CUE_NAMES
 
 __all__ = [
     "CharNgrams",
     "Cues",
     "NeighbourWords",
+    "OpeningWords",
     "OwnWords",
     "RoleWords",
     "TurnFeatures",
@@ -50,6 +52,7 @@ __all__ = [
 _K1 = np.uint64(0x9E3779B97F4A7C15)
 _K2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _K3 = np.uint64(0x165667B19E3779F9)
+_K4 = np.uint64(0x27D4EB2F165667C5)
 
 
 def _counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
@@ -280,6 +283,55 @@ class RoleWords(_HashedBlock):
         return _kept(self.columns_, hashed, words, words)
 
 
+def _opening_columns(lemmas, doc, roles, n_tokens: int, n_features: int):
+    """(turn, hashed column) of the unigrams and bigrams among each turn's first ``n_tokens``
+    tokens, conjoined with the speaker's role."""
+    starts = np.r_[0, np.flatnonzero(doc[1:] != doc[:-1]) + 1]
+    index = np.arange(len(doc)) - np.repeat(starts, np.diff(np.r_[starts, len(doc)]))
+    keep = index < n_tokens
+    rows, cols = _ngram_entries(lemmas[keep], doc[keep], n_features)
+    role = roles[rows].astype(np.uint64) + np.uint64(1)
+    return rows, ((cols.astype(np.uint64) * _K4 + role) % np.uint64(n_features)).astype(np.int64)
+
+
+class OpeningWords(_HashedBlock):
+    """The first few words of the turn, conjoined with the speaker's role.
+
+    How a turn opens is how it answers the turn before: "no," "yeah but", "that's okay",
+    "you're right", "sorry". In a long turn the opening is the part that responds; its other
+    words are about something else and would drown it among the turn's own words.
+
+    Parameters
+    ----------
+    n_tokens : int
+        How many tokens count as the opening.
+    n_features, min_df, weight
+        As :class:`OwnWords`.
+    """
+
+    prefix = "o"
+
+    def __init__(self, n_tokens=4, n_features=2**17, min_df=2, weight=0.5):
+        self.n_tokens = n_tokens
+        super().__init__(n_features=n_features, min_df=min_df, weight=weight)
+
+    def _entries(self, enc):
+        doc = np.repeat(np.arange(len(enc)), np.diff(enc.offsets))
+        return _opening_columns(enc.lemmas, doc, enc.roles, self.n_tokens, self.n_features)
+
+    def turn_ngrams(self, enc, i: int) -> list[tuple[int, str, str]]:
+        """``(column, n-gram, n-gram)`` for the opening n-grams of turn ``i``."""
+        check_is_fitted(self, "columns_")
+        lem, words = _turn_lemmas(enc, i)
+        lem, words = lem[: self.n_tokens], words[: self.n_tokens]
+        doc = np.zeros(len(lem), dtype=np.int64)
+        _, hashed = _opening_columns(
+            lem, doc, np.full(1, enc.roles[i]), self.n_tokens, self.n_features
+        )
+        grams = words + [f"{a} {b}" for a, b in zip(words[:-1], words[1:], strict=True)]
+        return _kept(self.columns_, hashed, grams, grams)
+
+
 class NeighbourWords(OwnWords):
     """The words (as :class:`OwnWords`) of the turn ``step`` places away in the same session.
 
@@ -419,6 +471,7 @@ class Cues(TransformerMixin, BaseEstimator):
         for step in [*range(-1, -self.before - 1, -1), *range(1, self.after + 1)]:
             names += [f"turn{step:+d}_{c}" for c in CUE_NAMES]
         names += ["client", "has_previous", "speaker_changed", "position", "position_squared"]
+        names += [f"client_{c}" for c in ANSWER_CUES]
         return np.array(names, dtype=object)
 
     def transform(self, X) -> sp.csr_matrix:
@@ -437,9 +490,24 @@ class Cues(TransformerMixin, BaseEstimator):
             changed[:, None],
             X.position[:, None],
             X.position[:, None] ** 2,
+            _answer_cues(cues, X.sessions, changed) * roles,
         ]
         dense = np.hstack(blocks).astype(np.float32) * np.float32(self.weight)
         return sp.csr_matrix(dense)
+
+
+def _answer_cues(cues: np.ndarray, sessions: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    """The :data:`~rupture_nlp.cues.ANSWER_CUES` columns: how a turn answers the question the
+    other speaker just asked (all zero when the previous turn was not another speaker's question).
+    """
+    column = {name: k for k, name in enumerate(CUE_NAMES)}
+    prev = shift_rows(cues, sessions, -1)
+    asked = changed & (prev[:, column["question"]] > 0)
+    open_ = asked & (prev[:, column["invitation"]] > 0)
+    closed = asked & ~open_
+    minimal, short = cues[:, column["minimal"]] > 0, cues[:, column["short"]] > 0
+    answers = [open_, closed, minimal & open_, minimal & closed, short & open_]
+    return np.column_stack(answers).astype(np.float32)
 
 
 class TurnFeatures(FeatureUnion):
@@ -465,6 +533,7 @@ def turn_features() -> TurnFeatures:
         [
             ("words", OwnWords()),
             ("role_words", RoleWords()),
+            ("opening", OpeningWords()),
             ("chars", CharNgrams()),
             ("prev_words", NeighbourWords(step=-1)),
             ("next_words", NeighbourWords(step=1)),

@@ -206,7 +206,7 @@ def test_why_is_empty_exactly_for_turns_labelled_none(model, mini_df):
     labels = predict(model, mini_df)["predicted_label"]
     assert column.name == WHY_COLUMN and column.index.equals(mini_df.index)
     assert ((column == "") == (labels == "none")).all()
-    assert (labels != "none").sum() == 25
+    assert (labels != "none").sum() == 27
     for r in np.flatnonzero(labels != "none")[:5]:
         top = explain(model, mini_df, rows=[r])
         assert parse_why(column.iloc[r]) == [

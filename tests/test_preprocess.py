@@ -133,3 +133,69 @@ def test_neighbour_rows_never_cross_a_session():
                 expected[i] = dense[j]
         assert np.array_equal(_neighbour_rows(m, sessions, step).toarray(), expected)
         assert np.array_equal(shift_rows(dense, sessions, step), expected)
+
+
+def _answer(enc, i, name):
+    from rupture_nlp.features import Cues
+
+    block = Cues().fit(enc)
+    names = block.get_feature_names_out().tolist()
+    return float(block.transform(enc).toarray()[i, names.index(f"client_{name}")]) / block.weight
+
+
+def test_answer_cues_tell_an_open_question_from_a_closed_one():
+    enc = TurnEncoder().fit_transform(
+        turns(
+            "What came up for you when I said that?",
+            "Fine.",
+            "Do you still drive to work?",
+            "Yes.",
+            "Right, so you drive in on the ring road, I'd guess, most days of the week.",
+            "Yeah, most days, except Fridays when my sister takes me in.",
+        )
+    )
+    assert _answer(enc, 1, "minimal_after_open_question") == 1
+    assert _answer(enc, 1, "minimal_after_closed_question") == 0
+    assert _answer(enc, 3, "minimal_after_closed_question") == 1
+    assert _answer(enc, 3, "after_open_question") == 0
+    # a statement before: no answer cue at all, however the client replies
+    assert not any(
+        _answer(enc, 5, name) for name in ("after_open_question", "after_closed_question")
+    )
+    # the therapist's turns never get them, nor does a session's first turn
+    assert not any(_answer(enc, i, "after_closed_question") for i in (0, 2, 4))
+
+
+def test_answer_cues_need_the_other_speaker_to_have_asked():
+    df = turns("Is that okay?", "Fine.", speakers=["client", "client"])
+    enc = TurnEncoder().fit_transform(df)
+    assert _answer(enc, 1, "minimal_after_closed_question") == 0
+
+
+def test_opening_words_see_only_the_start_of_a_turn_and_who_said_it():
+    from rupture_nlp.features import OpeningWords
+
+    df = turns(
+        "Sorry, I think I pushed too hard there.",
+        "Sorry, I think I pushed too hard there.",
+        "Okay so the bus was late again and I was sorry about it.",
+        speakers=["therapist", "client", "client"],
+    )
+    enc = TurnEncoder().fit_transform(df)
+    block = OpeningWords(n_tokens=3, min_df=1).fit(enc)
+    X = block.transform(enc).toarray()
+    # the same words open both turns, but a therapist's "sorry" is not a client's
+    assert not (X[0].astype(bool) & X[1].astype(bool)).any()
+    # "sorry" late in a turn is not its opening
+    assert "sorry" not in [gram for _, gram, _ in block.turn_ngrams(enc, 2)]
+    assert [gram for _, gram, _ in block.turn_ngrams(enc, 1)] == [
+        "sorry",
+        ",",
+        "i",
+        "sorry ,",
+        ", i",
+    ]
+    # the names explain gives are the columns the turn really has
+    for i in range(3):
+        named = sorted({column for column, _, _ in block.turn_ngrams(enc, i)})
+        assert named == np.flatnonzero(X[i]).tolist()
