@@ -56,7 +56,11 @@ def variety(df: pd.DataFrame) -> tuple[float, float]:
 #: Coding passes (``data/agreement/NAME.json``) and which sessions each covered.
 PASSES = {
     "second_pass": "rupture-dense sessions (one dev and one test session of each of writers a-g)",
-    "natural_pass": "natural-density sessions (one dev and one test session of each of writers h-w)",
+    "natural_pass": (
+        "natural-density sessions (one dev and one test session of each of writers h-w; one dev, "
+        "one test and one train session with markers of each of writers y-ac; one test and one "
+        "train session with markers of each of writers ad-aj)"
+    ),
 }
 
 
