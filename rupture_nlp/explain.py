@@ -552,8 +552,8 @@ def explain(
     >>> reasons = explain(train(df), df, rows=[45])
     >>> reasons[["label", "reason"]].to_numpy().tolist()  # doctest: +NORMALIZE_WHITESPACE
     [['confrontation', 'next turn (therapist, reads as repair)'],
-     ['confrontation', 'words "this", "look", "and"'],
-     ['confrontation', '2 turns after (client, no marker)']]
+     ['confrontation', 'words "and", "this", "look"'],
+     ['confrontation', 'open-question words']]
     """
     if not len(turns):
         return pd.DataFrame(columns=_REASON_COLUMNS)
@@ -584,8 +584,8 @@ def why(model, turns: pd.DataFrame, top: int = DEFAULT_TOP, text: bool = True) -
     >>> df = load_fixture()
     >>> column = why(train(df), df, text=False)
     >>> column.iloc[0], column.iloc[45]  # doctest: +NORMALIZE_WHITESPACE
-    ('', 'next turn (therapist, reads as repair) +2.51; own words +0.72;
-    2 turns after (client, no marker) +0.37')
+    ('', 'next turn (therapist, reads as repair) +2.12; own words +0.77;
+    open-question words +0.29')
     """
     if not len(turns):
         return pd.Series("", index=turns.index, dtype=object, name=WHY_COLUMN)

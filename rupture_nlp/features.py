@@ -527,7 +527,7 @@ def turn_features() -> TurnFeatures:
     """The default feature blocks (the table in this module's docstring), with their defaults.
 
     >>> [name for name, _ in turn_features().transformer_list]
-    ['words', 'role_words', 'chars', 'prev_words', 'next_words', 'cues']
+    ['words', 'role_words', 'opening', 'chars', 'prev_words', 'next_words', 'cues']
     """
     return TurnFeatures(
         [
