@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import TranscriptError
@@ -134,6 +136,72 @@ def _check_tsv(df: pd.DataFrame, out: str) -> None:
                 )
 
 
+def _arrow_column(values: pd.Series, delimiter: str, quote: bool):
+    """One column as pyarrow strings written as pandas' ``to_csv`` writes it, or None when this
+    path cannot promise the same text (a carriage return, or values that are not text or
+    numbers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = values.dtype.kind
+    if kind == "f":  # pandas writes floats through numpy's str(), NaN as empty
+        raw = values.to_numpy()
+        text = raw.astype(str)
+        text[np.isnan(raw)] = ""
+        return pa.array(text, pa.string())
+    if kind in "iu":
+        return pc.cast(pa.array(values.to_numpy()), pa.string())
+    if kind not in "OUT" and not pd.api.types.is_string_dtype(values):
+        return None
+    try:
+        column = pa.array(values, pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None  # numbers or other objects among the text: pandas' own str() decides
+    column = pc.fill_null(column, "")
+    if pc.any(pc.match_substring(column, "\r")).as_py():
+        return None
+    if not quote:
+        return column
+    special = pc.match_substring_regex(column, f'[{re.escape(delimiter)}"\n]')
+    if not pc.any(special).as_py():
+        return column
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
+    return pc.if_else(special, quoted, column)
+
+
+def _fast_delimited(df: pd.DataFrame, delimiter: str, quote: bool) -> str | None:
+    """The rows of ``df`` (no header) as ``to_csv`` writes them with minimal quoting (or none,
+    for TSV), built column-wise by pyarrow: several times faster than pandas' writer for the
+    same text. None when a column needs pandas' writer (see :func:`_arrow_column`)."""
+    import pyarrow.compute as pc
+
+    if not len(df) or len(df.columns) < 2:
+        return None
+    columns = []
+    for name in df.columns:
+        column = _arrow_column(df[name], delimiter, quote)
+        if column is None:
+            return None
+        columns.append(column)
+    rows = pc.binary_join_element_wise(*columns, "", delimiter)  # trailing "" holds the "\n"
+    return _lines(rows)
+
+
+def _lines(rows) -> str:
+    """The text of a pyarrow string array of rows that each end with the delimiter, with that
+    last byte made a line break."""
+    import pyarrow as pa
+
+    arr = rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
+    _, offsets, data = arr.buffers()
+    off = np.frombuffer(offsets, np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    body = memoryview(data)[off[0] : off[-1]]
+    # every row ends with the delimiter that preceded the empty last field: make it "\n"
+    out = np.frombuffer(body, np.uint8).copy()
+    out[off[1:] - off[0] - 1] = ord("\n")
+    return out.tobytes().decode("utf-8")
+
+
 class TableWriter:
     """Append DataFrame chunks to one output table, committed when the block ends.
 
@@ -213,6 +281,22 @@ class TableWriter:
         if suffix == ".jsonl":
             text = df.to_json(orient="records", lines=True, force_ascii=False)
             self._stream.write(text if text.endswith("\n") or not text else text + "\n")
+        elif (
+            fast := _fast_delimited(df, "\t" if suffix == ".tsv" else ",", suffix != ".tsv")
+        ) is not None:
+            if suffix == ".tsv":
+                _check_tsv(df, self.out)
+            if self._header:
+                quoting = csv.QUOTE_MINIMAL if suffix != ".tsv" else csv.QUOTE_NONE
+                header = pd.DataFrame(columns=df.columns).to_csv(
+                    index=False,
+                    sep="\t" if suffix == ".tsv" else ",",
+                    lineterminator="\n",
+                    quoting=quoting,
+                    quotechar=None if suffix == ".tsv" else '"',
+                )
+                self._stream.write(header)
+            self._stream.write(fast)
         elif suffix == ".tsv":
             _check_tsv(df, self.out)
             df.to_csv(
