@@ -144,9 +144,12 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
         disable = [p for p in ("sentencizer", "lemmatizer") if fast and p in nlp.pipe_names]
         attrs = [NORM, IS_ALPHA] if fast else [NORM, IS_ALPHA, LEMMA]
         arrays, lengths = [], np.empty(len(texts), dtype=np.int64)
-        docs = nlp.pipe(
-            texts, batch_size=self.batch_size, n_process=self.n_process, disable=disable
-        )
+        if disable == list(nlp.pipe_names) and self.n_process == 1:
+            docs = self._tokenize(nlp, texts)
+        else:
+            docs = nlp.pipe(
+                texts, batch_size=self.batch_size, n_process=self.n_process, disable=disable
+            )
         for i, doc in enumerate(docs):
             a = doc.to_array(attrs)
             arrays.append(a.reshape(-1, len(attrs)))
@@ -198,6 +201,14 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
             position=(order / np.maximum(size - 1, 1)).astype(np.float32),
             strings=strings,
         )
+
+    @staticmethod
+    def _tokenize(nlp, texts: list[str]):
+        """The Docs ``nlp.pipe`` makes when every component is disabled, without its batching
+        and generator layers: the tokenizer on each text, after ``make_doc``'s length check."""
+        if texts and max(map(len, texts)) > nlp.max_length:
+            return map(nlp.make_doc, texts)  # raises spaCy's own message for the long text
+        return map(nlp.tokenizer, texts)
 
     def _lookup(self, uniq: np.ndarray, nlp, fast: bool):
         """Lemma hash, cue bitmask and lemma text for each distinct norm (or lemma) hash."""

@@ -10,6 +10,7 @@ from how often the speaker label changes. Other formats are read whole.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Iterable
@@ -21,6 +22,8 @@ import pandas as pd
 
 from .readers import _iter_table, expand_paths, parse_column_map, read_file
 from .readers.formats import format_of
+from .readers.tables import sniff_delimiter
+from .readers.textfile import open_text
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -134,9 +137,24 @@ def _table(path: Path) -> tuple[list[str], int]:
                     n += 1
                     keys.update(dict.fromkeys(json.loads(line)))
         return list(keys), n
-    first = next(_iter_table(path, 1), None)
-    columns = [] if first is None else [str(c) for c in first[0].columns]
+    if suffix in (".csv", ".tsv"):
+        columns = _delimited_header(path, suffix)
+    else:
+        first = next(_iter_table(path, 1), None)
+        columns = [] if first is None else [str(c) for c in first[0].columns]
     return columns, max(_count_lines(path) - 1, 0)
+
+
+def _delimited_header(path: Path, suffix: str) -> list[str]:
+    """The columns the CSV or TSV reader gives, from the header row alone (its names stripped,
+    a repeated name once)."""
+    with open_text(path) as stream:
+        sample = stream.read(64 * 1024)
+        stream.seek(0)
+        delimiter = "\t" if suffix == ".tsv" else sniff_delimiter(sample)
+        quoting = csv.QUOTE_NONE if suffix == ".tsv" else csv.QUOTE_MINIMAL
+        header = next(csv.reader(stream, delimiter=delimiter, quoting=quoting), [])
+    return list(dict.fromkeys(h.strip() for h in header))
 
 
 def survey_inputs(

@@ -187,6 +187,23 @@ def _fast_delimited(df: pd.DataFrame, delimiter: str, quote: bool) -> str | None
     return _lines(rows)
 
 
+#: Rows formatted at a time by the pyarrow path: its column copies stay a few MiB.
+_FAST_ROWS = 5_000
+
+
+def _fast_text(df: pd.DataFrame, suffix: str) -> list[str] | None:
+    """:func:`_fast_delimited` over slices of ``df``; None when any slice needs pandas (which
+    then writes the whole chunk, so that its quoting rule holds for the chunk)."""
+    delimiter, quote = ("\t", False) if suffix == ".tsv" else (",", True)
+    texts = []
+    for begin in range(0, len(df), _FAST_ROWS):
+        text = _fast_delimited(df.iloc[begin : begin + _FAST_ROWS], delimiter, quote)
+        if text is None:
+            return None
+        texts.append(text)
+    return texts or None
+
+
 def _lines(rows) -> str:
     """The text of a pyarrow string array of rows that each end with the delimiter, with that
     last byte made a line break."""
@@ -281,9 +298,7 @@ class TableWriter:
         if suffix == ".jsonl":
             text = df.to_json(orient="records", lines=True, force_ascii=False)
             self._stream.write(text if text.endswith("\n") or not text else text + "\n")
-        elif (
-            fast := _fast_delimited(df, "\t" if suffix == ".tsv" else ",", suffix != ".tsv")
-        ) is not None:
+        elif (fast := _fast_text(df, suffix)) is not None:
             if suffix == ".tsv":
                 _check_tsv(df, self.out)
             if self._header:
@@ -296,7 +311,8 @@ class TableWriter:
                     quotechar=None if suffix == ".tsv" else '"',
                 )
                 self._stream.write(header)
-            self._stream.write(fast)
+            for text in fast:
+                self._stream.write(text)
         elif suffix == ".tsv":
             _check_tsv(df, self.out)
             df.to_csv(

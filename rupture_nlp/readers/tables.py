@@ -199,7 +199,7 @@ def _skip_rows(pieces: Pieces, n: int) -> Pieces:
 
 
 #: Bytes pyarrow parses at a time; pieces of ``chunk`` rows are cut from its blocks.
-_ARROW_BLOCK = 4 << 20
+_ARROW_BLOCK = 256 << 10
 _BLANK = (b"\n\n", b"\r\r", b"\n\r\n", b"\r\n\r")
 
 
@@ -226,9 +226,12 @@ def _has_blank_lines(path: Path) -> bool:
 
 def _string_buffers(column):
     """``(offsets, data)`` of each chunk of a pyarrow string column, as numpy arrays."""
+    import pyarrow as pa
+
     for arr in getattr(column, "chunks", [column]):
         _, offsets, data = arr.buffers()
-        offsets = np.frombuffer(offsets, np.int32)[arr.offset : arr.offset + len(arr) + 1]
+        width = np.int64 if arr.type == pa.large_string() else np.int32
+        offsets = np.frombuffer(offsets, width)[arr.offset : arr.offset + len(arr) + 1]
         yield offsets, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
 
 
@@ -272,7 +275,7 @@ def _arrow_delimited(path: Path, delimiter: str, chunk: int, quoting: int) -> Pi
             read_options=pcsv.ReadOptions(block_size=_ARROW_BLOCK),
             parse_options=parse,
             convert_options=pcsv.ConvertOptions(
-                column_types=dict.fromkeys(raw, pa.string()), strings_can_be_null=False
+                column_types=dict.fromkeys(raw, pa.large_string()), strings_can_be_null=False
             ),
         )
     except (pa.ArrowException, OSError, UnicodeDecodeError):
