@@ -30,6 +30,7 @@ __all__ = [
     "CODE_COLUMNS",
     "InputSurvey",
     "conform_columns",
+    "count_turns",
     "output_columns",
     "survey_inputs",
 ]
@@ -155,6 +156,41 @@ def _delimited_header(path: Path, suffix: str) -> list[str]:
         quoting = csv.QUOTE_NONE if suffix == ".tsv" else csv.QUOTE_MINIMAL
         header = next(csv.reader(stream, delimiter=delimiter, quoting=quoting), [])
     return list(dict.fromkeys(h.strip() for h in header))
+
+
+def count_turns(paths, exclude: Iterable[str | Path] = ()) -> int | None:
+    """The turns to expect in ``paths``, as :attr:`InputSurvey.n_rows` counts them, from what
+    is cheap to count: a Parquet file's metadata, lines of CSV, TSV and JSONL, speaker changes
+    of a transcript. None when an input would have to be read whole to count it (Excel,
+    recogniser JSON): a progress bar then shows the turns done without a total, and nothing is
+    read twice.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    n = 0
+    for path in expand_paths(paths, exclude):
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".parquet":
+                import pyarrow.parquet as pq
+
+                n += pq.ParquetFile(path).metadata.num_rows
+            elif suffix == ".jsonl":
+                n += _count_nonblank_lines(path)
+            elif suffix in (".csv", ".tsv"):
+                n += max(_count_lines(path) - 1, 0)
+            elif suffix in (".txt", ".vtt", ".srt"):
+                n += _estimate_turns(path)
+            else:
+                return None
+        except Exception:  # noqa: BLE001 - reading the file reports it, with its file and line
+            pass
+    return n
+
+
+def _count_nonblank_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
 
 
 def survey_inputs(

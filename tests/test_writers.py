@@ -65,3 +65,31 @@ def test_table_writer_chunks_read_back_as_one_table(tmp_path):
         writer.write(df.assign(text="a\rb").iloc[:2])
     with open(cr, encoding="utf-8", newline="") as f:
         assert f.read().split("\n")[1] == '"intake-07",1,"therapist","a\rb","","",1e-06'
+
+
+def test_tag_files_keeps_no_written_chunk(tmp_path, monkeypatch, mini_model, mini_df):
+    """Streaming: when a chunk is asked for, only the one before it (the loop's variable) is
+    still alive; earlier chunks are gone, so memory does not grow with the input."""
+    import gc
+    import weakref
+
+    import rupture_nlp.tagging as tagging
+
+    written: list[weakref.ref] = []
+    alive_at_each_chunk: list[int] = []
+    real = tagging.iter_tagged
+
+    def watched(*args, **kwargs):
+        for chunk in real(*args, **kwargs):
+            gc.collect()
+            alive_at_each_chunk.append(sum(r() is not None for r in written))
+            written.append(weakref.ref(chunk))
+            yield chunk
+
+    monkeypatch.setattr(tagging, "iter_tagged", watched)
+    source = tmp_path / "turns.csv"
+    mini_df.to_csv(source, index=False)
+    out = tmp_path / "tagged.csv"
+    assert tagging.tag_files(source, out, mini_model, chunk_turns=10) == len(mini_df)
+    assert len(alive_at_each_chunk) > 3 and max(alive_at_each_chunk) == 1
+    assert len(pd.read_csv(out)) == len(mini_df)
