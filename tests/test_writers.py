@@ -93,3 +93,14 @@ def test_tag_files_keeps_no_written_chunk(tmp_path, monkeypatch, mini_model, min
     assert tagging.tag_files(source, out, mini_model, chunk_turns=10) == len(mini_df)
     assert len(alive_at_each_chunk) > 3 and max(alive_at_each_chunk) == 1
     assert len(pd.read_csv(out)) == len(mini_df)
+
+
+def test_probabilities_are_written_as_numpy_writes_every_multiple_of_a_millionth():
+    from rupture_nlp.writers import _float_text
+
+    values = np.r_[np.round(np.arange(1_000_001) / 1e6, 6), np.nan]
+    expected = values.astype(str)
+    expected[-1] = ""
+    assert _float_text(values).to_pylist() == expected.tolist()
+    other = np.array([12.5, 3723.25, np.nan, 1e-07])  # times, not rounded: numpy writes them
+    assert _float_text(other).to_pylist() == ["12.5", "3723.25", "", "1e-07"]
