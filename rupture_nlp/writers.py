@@ -180,7 +180,7 @@ def _float_text(raw: np.ndarray):
 
     missing = np.isnan(raw)
     if missing.all():
-        return pa.array(np.full(len(raw), "", dtype=object), pa.string())
+        return pa.repeat(pa.scalar("", pa.string()), len(raw))
     with np.errstate(invalid="ignore"):
         k = np.rint(raw * 1e6)
         micro = ((k / 1e6 == raw) & (k >= 0) & (k <= 1e6)) | missing
