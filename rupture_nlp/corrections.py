@@ -19,6 +19,7 @@ partly coded sessions (``rupture train transcripts/ --labels coded.xlsx``).
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from pathlib import Path
 
@@ -64,6 +65,17 @@ def is_correction_file(path: str | Path) -> bool:
     ``context_after``).
     """
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return False  # not readable here: the readers report it
+    return _is_correction_file(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_correction_file(path: Path, size: int, mtime_ns: int) -> bool:
+    """:func:`is_correction_file` of one version of a file: a workbook is opened once to tell,
+    however many commands of a session (validate, agree, tag) ask about it."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":

@@ -143,14 +143,14 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
         texts = X["text"].astype(str).tolist()
         disable = [p for p in ("sentencizer", "lemmatizer") if fast and p in nlp.pipe_names]
         attrs = [NORM, IS_ALPHA] if fast else [NORM, IS_ALPHA, LEMMA]
-        arrays, lengths = [], np.empty(len(texts), dtype=np.int64)
-        docs = nlp.pipe(
-            texts, batch_size=self.batch_size, n_process=self.n_process, disable=disable
-        )
-        for i, doc in enumerate(docs):
-            a = doc.to_array(attrs)
-            arrays.append(a.reshape(-1, len(attrs)))
-            lengths[i] = len(a)
+        if disable == list(nlp.pipe_names) and self.n_process == 1:
+            docs = self._tokenize(nlp, texts)
+        else:
+            docs = nlp.pipe(
+                texts, batch_size=self.batch_size, n_process=self.n_process, disable=disable
+            )
+        arrays = [doc.to_array(attrs) for doc in docs]  # (tokens, attrs) for a list of attrs
+        lengths = np.fromiter(map(len, arrays), np.int64, len(texts))
         flat = np.concatenate(arrays) if arrays else np.zeros((0, len(attrs)), dtype=np.uint64)
         norms = flat[:, 0].astype(np.uint64)
         alpha = flat[:, 1].astype(bool)
@@ -198,6 +198,14 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
             position=(order / np.maximum(size - 1, 1)).astype(np.float32),
             strings=strings,
         )
+
+    @staticmethod
+    def _tokenize(nlp, texts: list[str]):
+        """The Docs ``nlp.pipe`` makes when every component is disabled, without its batching
+        and generator layers: the tokenizer on each text, after ``make_doc``'s length check."""
+        if texts and max(map(len, texts)) > nlp.max_length:
+            return map(nlp.make_doc, texts)  # raises spaCy's own message for the long text
+        return map(nlp.tokenizer, texts)
 
     def _lookup(self, uniq: np.ndarray, nlp, fast: bool):
         """Lemma hash, cue bitmask and lemma text for each distinct norm (or lemma) hash."""

@@ -27,7 +27,7 @@ from .labels import LABELS
 from .model import require_labels
 from .modelio import resolve_model
 from .readers import iter_transcript_chunks
-from .survey import survey_inputs
+from .survey import count_turns
 from .tagging import iter_tagged
 
 __all__ = ["SESSION_META_COLUMNS", "ScanResult", "SessionSummary", "scan"]
@@ -135,7 +135,7 @@ def scan(
             exclude=exclude,
         )
     if progress is not None:
-        progress.total = survey_inputs(paths, speaker_map, exclude, columns).n_rows
+        progress.total = count_turns(paths, exclude)
     probs = None if use_gold else min_prob
     parts, sessions, has_why = [], [], False
     for tagged in tagged_chunks:

@@ -371,7 +371,7 @@ def _key(name: str) -> str:
 
 
 def apply_speaker_roles(
-    df: pd.DataFrame, path: str | Path, speaker_map: dict | None
+    df: pd.DataFrame, path: str | Path, speaker_map: dict | None, checked: set | None = None
 ) -> pd.DataFrame:
     """Apply per-session map entries and inferred roles to a freshly read piece of a file, and
     warn about a suspicious map the user gave.
@@ -384,6 +384,10 @@ def apply_speaker_roles(
     Inference sees the piece it is given: a file read whole (``read_transcripts``, every
     transcript format) is inferred per session; a large table streamed by ``tag``/``scan`` in
     pieces of ``chunk_turns`` has a session cut by a piece boundary inferred once per piece.
+
+    ``checked`` (the readers pass one set per file) collects the sessions whose given map was
+    already checked: a map the user gave is checked once per session, not again on every
+    piece. Without ``infer`` that check is all inference is for.
     """
     infer = bool(getattr(speaker_map, "infer", False))
     scoped = getattr(speaker_map, "per_session", None) or {}
@@ -412,6 +416,9 @@ def apply_speaker_roles(
     speakers = df["speaker"].astype(str)
     known = {k: r for k, r in zip(keys, speakers, strict=True) if r in SPEAKER_ROLES}
     mapped = {sid for (sid, _), s in source.items() if s == "map"}
+    if checked is not None and not infer:
+        mapped -= checked
+        checked |= mapped
     unsure = set(sids[~speakers.isin(SPEAKER_ROLES)]) if infer else set()
     ask = sids.isin(mapped | unsure).to_numpy()
     new = {}

@@ -10,6 +10,7 @@ from how often the speaker label changes. Other formats are read whole.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Iterable
@@ -21,12 +22,15 @@ import pandas as pd
 
 from .readers import _iter_table, expand_paths, parse_column_map, read_file
 from .readers.formats import format_of
+from .readers.tables import sniff_delimiter
+from .readers.textfile import open_text
 
 __all__ = [
     "CANONICAL_COLUMNS",
     "CODE_COLUMNS",
     "InputSurvey",
     "conform_columns",
+    "count_turns",
     "output_columns",
     "survey_inputs",
 ]
@@ -134,9 +138,59 @@ def _table(path: Path) -> tuple[list[str], int]:
                     n += 1
                     keys.update(dict.fromkeys(json.loads(line)))
         return list(keys), n
-    first = next(_iter_table(path, 1), None)
-    columns = [] if first is None else [str(c) for c in first[0].columns]
+    if suffix in (".csv", ".tsv"):
+        columns = _delimited_header(path, suffix)
+    else:
+        first = next(_iter_table(path, 1), None)
+        columns = [] if first is None else [str(c) for c in first[0].columns]
     return columns, max(_count_lines(path) - 1, 0)
+
+
+def _delimited_header(path: Path, suffix: str) -> list[str]:
+    """The columns the CSV or TSV reader gives, from the header row alone (its names stripped,
+    a repeated name once)."""
+    with open_text(path) as stream:
+        sample = stream.read(64 * 1024)
+        stream.seek(0)
+        delimiter = "\t" if suffix == ".tsv" else sniff_delimiter(sample)
+        quoting = csv.QUOTE_NONE if suffix == ".tsv" else csv.QUOTE_MINIMAL
+        header = next(csv.reader(stream, delimiter=delimiter, quoting=quoting), [])
+    return list(dict.fromkeys(h.strip() for h in header))
+
+
+def count_turns(paths, exclude: Iterable[str | Path] = ()) -> int | None:
+    """The turns to expect in ``paths``, as :attr:`InputSurvey.n_rows` counts them, from what
+    is cheap to count: a Parquet file's metadata, lines of CSV, TSV and JSONL, speaker changes
+    of a transcript. None when an input would have to be read whole to count it (Excel,
+    recogniser JSON): a progress bar then shows the turns done without a total, and nothing is
+    read twice.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    n = 0
+    for path in expand_paths(paths, exclude):
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".parquet":
+                import pyarrow.parquet as pq
+
+                n += pq.ParquetFile(path).metadata.num_rows
+            elif suffix == ".jsonl":
+                n += _count_nonblank_lines(path)
+            elif suffix in (".csv", ".tsv"):
+                n += max(_count_lines(path) - 1, 0)
+            elif suffix in (".txt", ".vtt", ".srt"):
+                n += _estimate_turns(path)
+            else:
+                return None
+        except Exception:  # noqa: BLE001 - reading the file reports it, with its file and line
+            pass
+    return n
+
+
+def _count_nonblank_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
 
 
 def survey_inputs(

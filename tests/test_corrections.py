@@ -206,3 +206,19 @@ def test_train_on_partly_coded_sessions_with_labels_from_a_sheet(tmp_path, mini_
     assert meta["cv_metrics"]["n_turns"] == len(keep)  # figures count coded turns only
     without = CliRunner().invoke(cli, ["train", str(uncoded), "-o", str(out)])
     assert without.exit_code == 1 and "training needs a 'label' column" in without.output
+
+
+def test_a_workbook_is_opened_once_to_tell_a_queue_sheet_from_a_transcript(files, monkeypatch):
+    import os
+
+    import rupture_nlp.corrections as corrections
+
+    opened = []
+    real = corrections._xlsx_header
+    monkeypatch.setattr(corrections, "_xlsx_header", lambda p: opened.append(p) or real(p))
+    path = files / "clinic_export.xlsx"
+    assert [corrections.is_correction_file(path) for _ in range(3)] == [False] * 3
+    assert len(opened) == 1
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # edited: ask again
+    assert not corrections.is_correction_file(path) and len(opened) == 2

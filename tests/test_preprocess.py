@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.base import clone
 
 from rupture_nlp.cues import CUE_NAMES
@@ -199,3 +200,30 @@ def test_opening_words_see_only_the_start_of_a_turn_and_who_said_it():
     for i in range(3):
         named = sorted({column for column, _, _ in block.turn_ngrams(enc, i)})
         assert named == np.flatnonzero(X[i]).tolist()
+
+
+def test_the_tokenizer_called_directly_gives_what_the_pipe_gave(monkeypatch):
+    from rupture_nlp.datasets import load_fixture
+
+    df = load_fixture()
+    direct = TurnEncoder().fit(df).transform(df)
+
+    def through_pipe(nlp, texts):
+        return nlp.pipe(texts, batch_size=1000, disable=list(nlp.pipe_names))
+
+    monkeypatch.setattr(TurnEncoder, "_tokenize", staticmethod(through_pipe))
+    piped = TurnEncoder().fit(df).transform(df)
+    for name in ("lemmas", "offsets", "cues", "roles", "sessions", "position"):
+        np.testing.assert_array_equal(getattr(direct, name), getattr(piped, name))
+    assert direct.strings == piped.strings
+
+
+def test_a_text_past_spacys_length_limit_is_refused_as_spacy_refuses_it():
+    from rupture_nlp.preprocess import _shared_nlp
+
+    nlp = _shared_nlp(None)
+    long = pd.DataFrame(
+        {"session_id": ["s"], "speaker": ["client"], "text": ["a" * (nlp.max_length + 1)]}
+    )
+    with pytest.raises(ValueError, match=r"\[E088\]"):
+        TurnEncoder().fit(long).transform(long)

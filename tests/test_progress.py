@@ -86,3 +86,11 @@ def test_library_bars_get_their_total_and_every_update(tmp_path, mini_model, min
     fits = Bar()
     train_and_save(mini_df, tmp_path / "m.joblib", cv=2, bar=fits)
     assert (fits.total, fits.n) == (3, 3)
+
+
+def test_scan_counts_turns_for_its_bar_without_reading_the_inputs_twice(files, monkeypatch):
+    import rupture_nlp.survey as survey
+
+    assert survey.count_turns([files / "intake_07.txt", files / "table.tsv"]) == 7
+    assert survey.count_turns(files / "clinic_export.xlsx") is None  # it would be read whole
+    assert survey.count_turns(files / "clinic_export_semicolon.csv") == 4

@@ -421,3 +421,29 @@ def test_scan_and_evaluate_read_diarised_files_with_auto(diarised, tmp_path, min
     evaluated = runner.invoke(cli, [*args, "--speaker-map", "auto"], catch_exceptions=False)
     assert evaluated.exit_code == 0, evaluated.output
     assert "macro" in evaluated.stdout
+
+
+def test_a_given_map_is_checked_once_per_session_however_many_pieces(tmp_path, mini_df):
+    import rupture_nlp.speakers as speakers
+    from rupture_nlp.readers import iter_transcript_chunks
+
+    rendered = render_diarised(mini_df, seed=0)
+    table = tmp_path / "diarised.csv"
+    rendered.drop(columns=["true_role", "speaker_name"]).to_csv(table, index=False)
+    truth = rendered.drop_duplicates(["session_id", "speaker"])
+    right = {n: r for n, r in zip(truth["speaker"], truth["true_role"], strict=True)}
+    asked: list[str] = []
+    original = speakers.infer_roles
+
+    def counting(df, **kw):
+        asked.extend(df["session_id"].unique().tolist())
+        return original(df, **kw)
+
+    speakers.infer_roles = counting
+    try:
+        chunks = list(iter_transcript_chunks(table, right, chunk_turns=5))
+    finally:
+        speakers.infer_roles = original
+    sessions = rendered["session_id"].unique().tolist()
+    assert sum(len(c) for c in chunks) == len(rendered)
+    assert sorted(asked) == sorted(sessions)  # pieces of 5 turns cut every session; once each

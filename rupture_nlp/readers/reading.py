@@ -48,12 +48,12 @@ def _normalise_table(df: pd.DataFrame, speaker_map: dict[str, str]) -> pd.DataFr
     return df
 
 
-def _finish(df, path: Path, lines, problems: list[Problem], speaker_map, timed: bool):
+def _finish(df, path: Path, lines, problems: list[Problem], speaker_map, timed: bool, checked=None):
     if df is None:
         return pd.DataFrame(), problems, lines
     from ..speakers import apply_speaker_roles  # role inference reads through these readers
 
-    df = apply_speaker_roles(_normalise_table(df, speaker_map), path, speaker_map)
+    df = apply_speaker_roles(_normalise_table(df, speaker_map), path, speaker_map, checked)
     df, more = check_frame(df, str(path), lines, check_times=not timed)
     return df, problems + more, lines
 
@@ -71,8 +71,9 @@ def _iter_file(
     try:
         if fmt.streams:
             pieces = canonical_pieces(path, fmt.parser(path, chunk), columns)
+            checked: set = set()  # sessions whose given speaker map was checked
             for df, lines in pieces:
-                yield _finish(df, path, lines, [], speaker_map, fmt.timed)
+                yield _finish(df, path, lines, [], speaker_map, fmt.timed, checked)
             return
         text, problems = decode(path, path.read_bytes())
     except OSError as exc:
