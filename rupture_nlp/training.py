@@ -13,12 +13,13 @@ same, with any number of workers.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
 
@@ -57,11 +58,34 @@ def _fit_part(first, part: pd.DataFrame, y: np.ndarray, encoding):
         return fit_first_stage(first, part, y)
 
 
+def _in_workers(fn, tasks, n_jobs: int):
+    """``fn(*task)`` for each task, in order; ``n_jobs > 1`` runs them in loky worker processes
+    (the executor :mod:`rupture_nlp.tagging` uses: joblib's ``Parallel`` cannot share it), with
+    the first ones started before this returns and at most ``2 * n_jobs`` waiting."""
+    if n_jobs <= 1:
+        return (fn(*task) for task in tasks)
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=n_jobs)
+    pending = collections.deque()
+    for task in itertools.islice(tasks, 2 * n_jobs):
+        pending.append(executor.submit(fn, *task))
+
+    def results():
+        while pending:
+            done = pending.popleft().result()
+            for task in itertools.islice(tasks, 1):
+                pending.append(executor.submit(fn, *task))
+            yield done
+
+    return results()
+
+
 def fit_and_cross_validate(
     model,
     df: pd.DataFrame,
     cv: int = 5,
-    n_jobs: int | None = None,
+    n_jobs: int = 1,
     spacy_model: str | None = None,
     progress=None,
     bar=None,
@@ -70,8 +94,8 @@ def fit_and_cross_validate(
 
     The same model and predictions as fitting a clone of ``model`` on all of ``df`` and
     :func:`~rupture_nlp.evaluation.cross_val_predictions` with ``k=cv`` (``None`` for them when
-    ``cv`` < 2), with each first stage fitted once, ``n_jobs`` at a time (joblib's meaning:
-    ``None`` is one, -1 one per core); see the module docstring. ``progress`` hears each fold as
+    ``cv`` < 2), with each first stage fitted once, ``n_jobs`` at a time in worker processes;
+    see the module docstring. ``progress`` hears each fold as
     its predictions are made; a tqdm-like ``bar`` is updated after each fold and the final model.
     """
     say = progress or (lambda _msg: None)
@@ -102,10 +126,10 @@ def fit_and_cross_validate(
     del todo[everything]
     parts = []
     with reusing_encoding(df, spacy_model=spacy_model) as encoding:
-        fits = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_part)(model.first, df.iloc[rows], y[rows], encoding.take(rows))
-            for rows in todo.values()
+        tasks = (
+            (model.first, df.iloc[rows], y[rows], encoding.take(rows)) for rows in todo.values()
         )
+        fits = _in_workers(_fit_part, tasks, n_jobs)
         fitted = {everything: fit_first_stage(model.first, df, y)}  # while the workers fit
         fitted.update(zip(todo, fits, strict=True))
         # The second stages only now, with the workers done: a logistic regression's BLAS
@@ -138,7 +162,7 @@ def train_and_save(
     progress=None,
     bar=None,
     allow_uncoded: bool = False,
-    n_jobs: int | None = None,
+    n_jobs: int = 1,
     **params,
 ) -> dict:
     """Cross-validate (grouped by session), train on everything, save model + metadata.
