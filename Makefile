@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/rupture-default.joblib
 SEED ?= 0
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: install test lint format model demo evaluate bench datacard speaker-roles browser clean
 
@@ -29,9 +30,9 @@ format: install
 	$(BIN)/ruff format rupture_nlp tests scripts benchmarks
 	$(BIN)/ruff check --fix rupture_nlp tests scripts benchmarks
 
-## The default model, deterministically from the corpus's train split.
+## The default model, deterministically from the corpus's train split (the same file for any JOBS).
 $(MODEL): data/corpus.csv data/splits.json $(BIN)/.installed $(wildcard rupture_nlp/*.py)
-	$(BIN)/rupture train data/ -o $@ --seed $(SEED)
+	$(BIN)/rupture train data/ -o $@ --seed $(SEED) --jobs $(JOBS)
 
 model: $(MODEL)
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from rupture_nlp.corpus import load_corpus
-from rupture_nlp.model import build_model, predict, train
+from rupture_nlp.model import predict
 from rupture_nlp.preprocess import TurnEncoder, build_nlp
 from rupture_nlp.training import train_and_save
 from rupture_nlp.writers import write_table
@@ -203,30 +203,33 @@ def growth(corpus, model_path: Path, sizes, work: Path) -> list[dict]:
     return rows
 
 
-def training(corpus, work: Path, factor: int) -> list[dict]:
+def training(corpus, work: Path, fractions, n_jobs: int = 2) -> list[dict]:
+    """What ``make model`` does (5-fold grouped cross-validation and the final model, ``n_jobs``
+    workers) on a share of the train split's sessions, drawn at random, for each share; times
+    and sizes as ratios to the smallest, to read how training grows."""
     train_df = corpus[corpus["split"] == "train"]
-    rows = []
-    for name, df in (
-        ("train split", train_df),
-        (f"train split x{factor} (resampled)", resample(train_df, factor * len(train_df))),
-    ):
-        from rupture_nlp.evaluation import cross_val_predictions
-
+    order = np.random.default_rng(0).permutation(train_df["session_id"].unique())
+    runs = []
+    for share in fractions:
+        df = train_df[train_df["session_id"].isin(order[: max(2, round(share * len(order)))])]
+        gc.collect()
         start = time.perf_counter()
-        cross_val_predictions(df, k=5, model=build_model())
-        cv = time.perf_counter() - start
-        start = time.perf_counter()
-        train(df)
-        fit = time.perf_counter() - start
-        rows.append(
-            {
-                "data": name,
-                "turns": len(df),
-                "5-fold CV s": round(cv, 1),
-                "final fit s": round(fit, 1),
-                "total s": round(cv + fit, 1),
-            }
-        )
+        train_and_save(df, work / "bench-train.joblib", cv=5, n_jobs=n_jobs)
+        runs.append((share, df, time.perf_counter() - start))
+    _, smallest, first = runs[0]
+    rows = [
+        {
+            "share of train sessions": f"{share:g}",
+            "sessions": df["session_id"].nunique(),
+            "turns": len(df),
+            "seconds": round(wall, 1),
+            "turns x": round(len(df) / len(smallest), 2),
+            "time x": round(wall / first, 2),
+        }
+        for share, df, wall in runs
+    ]
+    for suffix in (".joblib", ".json"):
+        (work / "bench-train").with_suffix(suffix).unlink(missing_ok=True)
     return rows
 
 
@@ -362,8 +365,12 @@ def main(argv=None) -> None:
         results["dask"] = dask_engine(corpus, n_dask, model_path, args.out)
         show(f"Dask engine on {n_dask:,} turns (same file, same rows)", results["dask"])
     if "training" in args.only:
-        results["training"] = training(corpus, args.out, 2 if args.quick else 10)
-        show("Training time (cross-validation shown separately)", results["training"])
+        shares = (0.125, 0.25) if args.quick else (0.125, 0.25, 0.5, 1)
+        results["training"] = training(corpus, args.out, shares)
+        show(
+            "Training time against corpus size (make model: 5-fold CV + final model, 2 workers)",
+            results["training"],
+        )
     path = args.out / "bench.json"
     if path.exists():  # --only updates its sections and keeps the others' last figures
         results = {**json.loads(path.read_text()), **results}

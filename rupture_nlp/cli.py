@@ -102,16 +102,17 @@ def model_option(func):
     )(func)
 
 
-def jobs_option(func):
-    return click.option(
+def jobs_option(func=None, *, help="Chunks tagged in parallel (joblib worker processes)."):
+    option = click.option(
         "--jobs",
         "-j",
         "n_jobs",
         type=click.IntRange(1),
         default=1,
         show_default=True,
-        help="Chunks tagged in parallel (joblib worker processes).",
-    )(func)
+        help=help,
+    )
+    return option if func is None else option(func)
 
 
 def n_process_option(func):
@@ -282,15 +283,16 @@ def validate(paths, every, speaker_map, columns):
     "(.json) or doccano (.jsonl) export, or any label sheet. Repeatable. Turns left uncoded are "
     "context only.",
 )
+@jobs_option(help="Fits run in parallel (worker processes); the model file is the same for any.")
 @speaker_map_option
 @columns_option
 @_fail_cleanly
-def train(paths, out, seed, spacy_model, cv, labels, speaker_map, columns):
+def train(paths, out, seed, spacy_model, cv, labels, n_jobs, speaker_map, columns):
     """Train a model. A corpus folder (data/) trains on its train split.
 
     \b
     Examples:
-      rupture train data/ -o models/my-model.joblib --seed 1
+      rupture train data/ -o models/my-model.joblib --seed 1 --jobs 2
       rupture train coded/*.csv -o coded.joblib --cv 0
       rupture train transcripts/ --labels queue-coded.xlsx -o round1.joblib
     """
@@ -321,6 +323,7 @@ def train(paths, out, seed, spacy_model, cv, labels, speaker_map, columns):
             cv=cv,
             bar=bar,
             allow_uncoded=bool(labels),
+            n_jobs=n_jobs,
         )
     if not drawn:
         _say(summary_line(f"trained on {meta['n_turns']} turns, {bar.total} fits", started))

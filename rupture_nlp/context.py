@@ -24,11 +24,12 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from .features import shift_rows
 from .labels import is_client
 
-__all__ = ["ContextStack", "coded_mask"]
+__all__ = ["ContextStack", "coded_mask", "fit_first_stage", "rows_key"]
 
 
 def _fit_weighted(estimator, X, y, sample_weight):
@@ -74,6 +75,23 @@ def _fit_coded(estimator, X, y, sample_weight, coded):
     return estimator
 
 
+def fit_first_stage(first, X: pd.DataFrame, y, sample_weight=None):
+    """A clone of ``first`` fitted on a turns table as :meth:`ContextStack.fit` fits each of its
+    first stages (the uncoded turns as context only), so that a first stage fitted elsewhere (in
+    a worker process, or once for two stacks) is the one ``fit`` would have made."""
+    y = np.asarray(y)
+    # One BLAS thread, as in a joblib worker: where the solver uses BLAS (liblinear's primal
+    # solver does, when there are more turns than features), its sums then do not depend on
+    # whether the fit ran in a worker process or on how many cores the machine has.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_coded(clone(first), X, y, sample_weight, coded_mask(y))
+
+
+def rows_key(rows) -> bytes:
+    """A dictionary key for a set of row positions (see :meth:`ContextStack.fit`'s ``fitted``)."""
+    return np.asarray(rows, dtype=np.int64).tobytes()
+
+
 class ContextStack(ClassifierMixin, BaseEstimator):
     """A first-stage turn classifier, and a second stage over its scores in context.
 
@@ -115,7 +133,7 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.prior_power = prior_power
 
-    def fit(self, X: pd.DataFrame, y, groups=None, sample_weight=None):
+    def fit(self, X: pd.DataFrame, y, groups=None, sample_weight=None, fitted=None):
         """Fit on a turns table; ``groups`` (default: ``session_id``) keeps sessions whole.
 
         ``sample_weight`` weighs turns in both stages (for example, to count sessions written
@@ -123,25 +141,37 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         empty were not coded: they are left out of both fits but kept as the context of the
         turns around them, so a table of partly coded sessions (a review queue's corrections)
         trains the same model as if only the coded turns had labels.
+
+        ``fitted`` saves work, never changes the model: it maps :func:`rows_key` of row
+        positions of ``X`` to a first stage already fitted on those rows (by
+        :func:`fit_first_stage`, with the same table, labels and weights), which ``fit`` then
+        uses instead of fitting it again. Cross-validation of a stack fits the same first stages
+        as the stack's own folds, and :mod:`rupture_nlp.training` fits them in parallel.
         """
         if self.first is None:
             raise ValueError(
                 "ContextStack needs a first-stage estimator; rupture_nlp.model.build_model() "
                 "gives the project's"
             )
+        fitted = fitted or {}
         y = np.asarray(y)
         coded = coded_mask(y)
         check_classification_targets(y[coded])
         self.classes_ = np.unique(y[coded])
-        groups = np.asarray(X["session_id"] if groups is None else groups)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        n_splits = max(2, min(self.cv, len(np.unique(groups))))
+
+        def first_stage(rows):
+            done = fitted.get(rows_key(rows))
+            if done is not None:
+                return done
+            return fit_first_stage(
+                self.first, X.iloc[rows], y[rows], None if w is None else w[rows]
+            )
+
         oof = np.zeros((len(X), len(self.classes_)))
-        for tr, te in GroupKFold(n_splits=n_splits).split(X, y, groups):
-            part = None if w is None else w[tr]
-            fold = _fit_coded(clone(self.first), X.iloc[tr], y[tr], part, coded[tr])
-            oof[te] = self._scores(fold, X.iloc[te])
-        self.first_ = _fit_coded(clone(self.first), X, y, w, coded)
+        for tr, te in self.fold_splits(X, groups):
+            oof[te] = self._scores(first_stage(tr), X.iloc[te])
+        self.first_ = first_stage(np.arange(len(X)))
         second = self.second if self.second is not None else LogisticRegression(max_iter=2000)
         rows = np.flatnonzero(coded)
         self.second_ = _fit_weighted(
@@ -152,6 +182,12 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         )
         self.class_prior_ = np.array([np.mean(y[rows] == c) for c in self.classes_])
         return self
+
+    def fold_splits(self, X: pd.DataFrame, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The session-grouped ``(train rows, held-out rows)`` of :meth:`fit`'s out-of-fold scores."""
+        groups = np.asarray(X["session_id"] if groups is None else groups)
+        n_splits = max(2, min(self.cv, len(np.unique(groups))))
+        return list(GroupKFold(n_splits=n_splits).split(X, None, groups))
 
     def _scores(self, fitted, X: pd.DataFrame) -> np.ndarray:
         """First-stage scores in ``classes_`` order.

@@ -155,6 +155,17 @@ def _frequent(counts: sp.csr_matrix, min_df: int) -> tuple[np.ndarray, np.ndarra
     return columns, idf.astype(np.float32)
 
 
+def _kept_counts(counts: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
+    """The kept columns of hashed counts (``columns`` maps hashed to kept, -1 for dropped): the
+    matrix that counting only the kept columns gives. ``columns`` keeps the hashed order, so
+    sorted rows stay sorted."""
+    cols = columns[counts.indices]
+    keep = cols >= 0
+    indptr = np.r_[0, np.cumsum(keep)][counts.indptr]
+    width = int((columns >= 0).sum())
+    return sp.csr_matrix((counts.data[keep], cols[keep], indptr), shape=(counts.shape[0], width))
+
+
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear TF times IDF, rows scaled to unit length, all in float32 and in place."""
     m = counts.astype(np.float32)
@@ -180,6 +191,19 @@ def _char_grams(text: str, lo: int, hi: int, n_features: int) -> dict[str, int]:
     padded = f" {text} "
     grams = {padded[i : i + k] for k in range(lo, hi + 1) for i in range(len(padded) - k + 1)}
     return {g: (murmur(g) & 0x7FFFFFFF) % n_features for g in grams}
+
+
+@functools.lru_cache(maxsize=2**16)
+def _lemma_columns(text: str, lo: int, hi: int, n_features: int) -> np.ndarray:
+    """The sorted hashed columns of one lemma's character n-grams (shared: read-only).
+
+    Cached across blocks, so that the folds of a cross-validation (each a fresh clone of the
+    block) hash a lemma once; large enough for a corpus's vocabulary, whose lemmas a pass visits
+    in turn (a cache smaller than that would keep none of them).
+    """
+    ids = np.array(sorted(_char_grams(text, lo, hi, n_features).values()), dtype=np.int64)
+    ids.flags.writeable = False
+    return ids
 
 
 class _HashedBlock(TransformerMixin, BaseEstimator):
@@ -209,13 +233,25 @@ class _HashedBlock(TransformerMixin, BaseEstimator):
         keep = cols >= 0
         return _counts(rows[keep], cols[keep], len(enc), int((columns >= 0).sum()))
 
+    def _hash_key(self) -> tuple:
+        """What the hashed counts depend on besides the turns: blocks that agree share them."""
+        return (type(self).__name__, self.n_features)
+
     def fit(self, X, y=None):
-        self.columns_, self.idf_ = _frequent(self._hashed(X), self.min_df)
+        # kept for the transform that follows in fit_transform, which takes the frequent
+        # columns out of them instead of hashing the same turns again
+        counts = _memo(X, ("counts", *self._hash_key()), lambda: self._hashed(X))
+        self.columns_, self.idf_ = _frequent(counts, self.min_df)
         return self
 
     def _tfidf_rows(self, X) -> sp.csr_matrix:
         check_is_fitted(self, "columns_")
-        return _tfidf(self._hashed(X, self.columns_), self.idf_)
+        counts = X.memo.get(("counts", *self._hash_key()))
+        if counts is None:
+            counts = self._hashed(X, self.columns_)
+        else:
+            counts = _kept_counts(counts, self.columns_)
+        return _tfidf(counts, self.idf_)
 
     def transform(self, X) -> sp.csr_matrix:
         return _scaled(self._tfidf_rows(X), self.weight)
@@ -244,6 +280,9 @@ class OwnWords(_HashedBlock):
 
     def _entries(self, enc):
         return _memo(enc, ("words", self.n_features), lambda: _word_entries(enc, self.n_features))
+
+    def _hash_key(self) -> tuple:
+        return ("words", self.n_features)  # the neighbour blocks hash the same words
 
     def turn_ngrams(self, enc, i: int) -> list[tuple[int, str, str]]:
         """``(column, n-gram, n-gram)`` for every n-gram of turn ``i`` whose column was kept.
@@ -319,6 +358,9 @@ class OpeningWords(_HashedBlock):
         doc = np.repeat(np.arange(len(enc)), np.diff(enc.offsets))
         return _opening_columns(enc.lemmas, doc, enc.roles, self.n_tokens, self.n_features)
 
+    def _hash_key(self) -> tuple:
+        return ("opening", self.n_features, self.n_tokens)
+
     def turn_ngrams(self, enc, i: int) -> list[tuple[int, str, str]]:
         """``(column, n-gram, n-gram)`` for the opening n-grams of turn ``i``."""
         check_is_fitted(self, "columns_")
@@ -389,6 +431,9 @@ class CharNgrams(_HashedBlock):
         state.pop("_cache", None)
         return state
 
+    def _hash_key(self) -> tuple:
+        return ("chars", self.n_features, tuple(self.ngram_range))
+
     def lemma_grams(self, text: str) -> dict[str, int]:
         """The distinct character n-grams of one lemma and the hashed column of each (shared:
         do not modify)."""
@@ -396,7 +441,8 @@ class CharNgrams(_HashedBlock):
         return _char_grams(text, lo, hi, self.n_features)
 
     def _lemma_columns(self, text: str) -> np.ndarray:
-        return np.array(sorted(self.lemma_grams(text).values()), dtype=np.int64)
+        lo, hi = self.ngram_range
+        return _lemma_columns(text, lo, hi, self.n_features)
 
     def turn_ngrams(self, enc, i: int) -> list[tuple[int, str, str]]:
         """``(column, character n-gram, lemma it is in)`` for every lemma of turn ``i``."""

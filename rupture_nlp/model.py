@@ -14,6 +14,7 @@ almost on its own words, but whether a turn is a marker depends on what came bef
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_PARAMS",
     "PROBA_COLUMNS",
     "build_model",
+    "explained_fit_errors",
     "fit_model",
     "predict",
     "train",
@@ -141,8 +143,15 @@ def train(
     """
     df = _trainable(df, allow_uncoded)
     model = build_model(seed=seed, spacy_model=spacy_model, **params)
-    try:
+    with explained_fit_errors():
         return fit_model(model, df)
+
+
+@contextlib.contextmanager
+def explained_fit_errors():
+    """Turn scikit-learn's complaint about a fold without some label into what to do about it."""
+    try:
+        yield
     except ValueError as exc:
         if "class" not in str(exc):
             raise

@@ -13,6 +13,8 @@ than once per token, which gives the same lemmas as running the component.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 from dataclasses import dataclass, field
 
@@ -24,7 +26,7 @@ from .cues import CUE_NAMES, CUE_WORDS, LENGTH_BANDS
 from .errors import ModelError
 from .labels import is_client
 
-__all__ = ["DEFAULT_SPACY_MODEL", "EncodedTurns", "TurnEncoder", "build_nlp"]
+__all__ = ["DEFAULT_SPACY_MODEL", "EncodedTurns", "TurnEncoder", "build_nlp", "reusing_encoding"]
 
 DEFAULT_SPACY_MODEL = "blank:en"
 
@@ -83,6 +85,86 @@ class EncodedTurns:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def take(self, rows: np.ndarray) -> EncodedTurns:
+        """The encoding of turns ``rows`` (in that order), as encoding them alone would give.
+
+        Everything but the session codes and positions belongs to one turn; those two are
+        computed again from the rows taken, as :meth:`TurnEncoder.transform` computes them.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        lengths = np.diff(self.offsets)[rows]
+        offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+        starts = np.repeat(self.offsets[:-1][rows] - offsets[:-1], lengths)
+        lemmas = self.lemmas[starts + np.arange(offsets[-1])]
+        sessions, _ = pd.factorize(self.sessions[rows], sort=False)
+        return EncodedTurns(
+            lemmas=lemmas,
+            offsets=offsets,
+            cues=self.cues[rows],
+            roles=self.roles[rows],
+            sessions=sessions.astype(np.int64),
+            position=_positions(sessions),
+            strings={h: self.strings[h] for h in np.unique(lemmas).tolist()},
+        )
+
+
+def _positions(sessions: np.ndarray) -> np.ndarray:
+    """Each turn's relative position in its session (0 first, 1 last), from session codes."""
+    order = pd.Series(sessions).groupby(sessions, sort=False).cumcount().to_numpy()
+    size = pd.Series(sessions).map(pd.Series(sessions).value_counts()).to_numpy()
+    return (order / np.maximum(size - 1, 1)).astype(np.float32)
+
+
+#: (table, its encoding, spaCy pipeline name) while :func:`reusing_encoding` is active
+_REUSED: contextvars.ContextVar = contextvars.ContextVar("rupture_reused_encoding", default=None)
+_KEY_COLUMNS = ("session_id", "speaker", "text")
+
+
+@contextlib.contextmanager
+def reusing_encoding(df: pd.DataFrame, encoding: EncodedTurns | None = None, spacy_model=None):
+    """Encode ``df`` once; inside the block, encoders take any of its rows from that encoding.
+
+    Cross-validation encodes the same turns again in every fold (and a context stack's inner
+    folds again in each outer fold); spaCy is deterministic per text, so the rows of one
+    encoding of the whole table are what encoding each part afresh gives
+    (:meth:`EncodedTurns.take`). A table that is not rows of ``df`` (by index, with the same
+    session, speaker and text), or an encoder of another pipeline, is encoded as usual.
+    ``encoding`` passes one already made (a worker process gets it with ``df``).
+
+    Yields the encoding of ``df``.
+    """
+    if not df.index.is_unique:
+        df = df.reset_index(drop=True)
+    if encoding is None:
+        encoding = TurnEncoder(spacy_model=spacy_model).fit(df).transform(df)
+    keys = {c: df[c].astype(str).to_numpy() for c in _KEY_COLUMNS}
+    token = _REUSED.set((df.index, keys, encoding, spacy_model))
+    try:
+        yield encoding
+    finally:
+        _REUSED.reset(token)
+
+
+def _reused_rows(X: pd.DataFrame, spacy_model) -> EncodedTurns | None:
+    """The encoding of ``X`` taken from :func:`reusing_encoding`'s, when ``X`` is rows of it."""
+    active = _REUSED.get()
+    if active is None:
+        return None
+    index, keys, encoding, name = active
+    if name != spacy_model and not (_is_default(name) and _is_default(spacy_model)):
+        return None
+    rows = index.get_indexer(X.index)
+    if (rows < 0).any():
+        return None
+    for c in _KEY_COLUMNS:
+        if not np.array_equal(X[c].astype(str).to_numpy(), keys[c][rows]):
+            return None
+    return encoding.take(rows)
+
+
+def _is_default(spacy_model) -> bool:
+    return spacy_model in (None, "", DEFAULT_SPACY_MODEL)
+
 
 def _cue_masks(words: list[str]) -> np.ndarray:
     """Bit ``k`` set when a word is in cue ``k``'s list."""
@@ -138,8 +220,11 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
         from spacy.attrs import IS_ALPHA, LEMMA, NORM
 
         _check_frame(X)
+        reused = _reused_rows(X, self.spacy_model)
+        if reused is not None:
+            return reused
         nlp = self._pipeline()
-        fast = self.spacy_model in (None, "", DEFAULT_SPACY_MODEL)
+        fast = _is_default(self.spacy_model)
         texts = X["text"].astype(str).tolist()
         disable = [p for p in ("sentencizer", "lemmatizer") if fast and p in nlp.pipe_names]
         attrs = [NORM, IS_ALPHA] if fast else [NORM, IS_ALPHA, LEMMA]
@@ -186,8 +271,6 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
             cues[:, n_cue_words + k] = (n_words >= lo) & (n_words <= hi)
 
         sessions, _ = pd.factorize(X["session_id"].astype(str), sort=False)
-        order = X.groupby(sessions, sort=False).cumcount().to_numpy()
-        size = pd.Series(sessions).map(pd.Series(sessions).value_counts()).to_numpy()
         roles = is_client(X["speaker"]).astype(np.int8)
         return EncodedTurns(
             lemmas=lemmas,
@@ -195,7 +278,7 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
             cues=cues,
             roles=roles,
             sessions=sessions.astype(np.int64),
-            position=(order / np.maximum(size - 1, 1)).astype(np.float32),
+            position=_positions(sessions),
             strings=strings,
         )
 

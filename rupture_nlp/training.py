@@ -1,18 +1,35 @@
-"""Train a model from files and save it with the metadata that makes it reproducible."""
+"""Train a model from files and save it with the metadata that makes it reproducible.
+
+Training cross-validates before it fits the model it saves, and both fit context stacks
+(:class:`~rupture_nlp.context.ContextStack`), each of which fits a first stage per inner fold and
+one on all its turns: 36 first-stage fits for five folds. They overlap: the final stack's inner
+folds are the cross-validation's folds (the same ``GroupKFold`` on the same sessions), so its
+fold models are the first stages the cross-validation's stacks fit on all their turns. So the
+turns are encoded once (:func:`~rupture_nlp.preprocess.reusing_encoding`), each distinct
+first stage is fitted once (31 of them), in worker processes, and the stacks are put together
+from them. Every fit is the one the plain loop makes, so the model file and the metrics are the
+same, with any number of workers.
+"""
 
 from __future__ import annotations
 
+import collections
+import itertools
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold
 
-from .evaluation import cross_val_predictions, metrics_of_predictions
-from .model import _trainable, build_model, train
+from .context import fit_first_stage, rows_key
+from .evaluation import metrics_of_predictions
+from .model import _trainable, build_model, explained_fit_errors, predict
 from .modelio import data_hash, save_model
+from .preprocess import reusing_encoding
 
-__all__ = ["train_and_save"]
+__all__ = ["fit_and_cross_validate", "train_and_save"]
 
 
 def _jsonable(value):
@@ -35,6 +52,107 @@ def model_parameters(model) -> dict:
     }
 
 
+def _fit_part(first, part: pd.DataFrame, y: np.ndarray, encoding):
+    """One first stage on some turns, in a worker: ``encoding`` is theirs, made by the parent."""
+    with reusing_encoding(part, encoding):
+        return fit_first_stage(first, part, y)
+
+
+def _in_workers(fn, tasks, n_jobs: int):
+    """``fn(*task)`` for each task, in order; ``n_jobs > 1`` runs them in loky worker processes
+    (the executor :mod:`rupture_nlp.tagging` uses: joblib's ``Parallel`` cannot share it), with
+    the first ones started before this returns and at most ``2 * n_jobs`` waiting."""
+    if n_jobs <= 1:
+        return (fn(*task) for task in tasks)
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=n_jobs)
+    pending = collections.deque()
+    for task in itertools.islice(tasks, 2 * n_jobs):
+        pending.append(executor.submit(fn, *task))
+
+    def results():
+        while pending:
+            done = pending.popleft().result()
+            for task in itertools.islice(tasks, 1):
+                pending.append(executor.submit(fn, *task))
+            yield done
+
+    return results()
+
+
+def fit_and_cross_validate(
+    model,
+    df: pd.DataFrame,
+    cv: int = 5,
+    n_jobs: int = 1,
+    spacy_model: str | None = None,
+    progress=None,
+    bar=None,
+):
+    """``model`` fitted on ``df``, and its session-grouped out-of-fold predictions.
+
+    The same model and predictions as fitting a clone of ``model`` on all of ``df`` and
+    :func:`~rupture_nlp.evaluation.cross_val_predictions` with ``k=cv`` (``None`` for them when
+    ``cv`` < 2), with each first stage fitted once, ``n_jobs`` at a time in worker processes;
+    see the module docstring. ``progress`` hears each fold as
+    its predictions are made; a tqdm-like ``bar`` is updated after each fold and the final model.
+    """
+    say = progress or (lambda _msg: None)
+    y = df["label"].to_numpy()
+    groups = df["session_id"].to_numpy()
+    folds = []
+    if cv and cv > 1:
+        k = min(cv, len(np.unique(groups)))
+        folds = list(GroupKFold(n_splits=k).split(df, groups=groups))
+    # a stack per fold (fitted on the fold's training turns) and the final one on every turn,
+    # and the training rows (positions in df) of every first stage each stack fits
+    stacks = [tr for tr, _ in folds] + [np.arange(len(df))]
+    needs = []  # per stack: rows_key of its rows -> rows_key of the same rows of df
+    for rows in stacks:
+        inner = [tr for tr, _ in model.fold_splits(df.iloc[rows], groups[rows])]
+        needs.append(
+            {rows_key(local): rows_key(rows[local]) for local in [*inner, np.arange(len(rows))]}
+        )
+    # The final stack's first stages first: its fold models are the folds' stacks' own. The one
+    # on every turn goes into the model file, so it is fitted here, not in a worker: objects
+    # that come back from a worker share no strings with this process's, and the pickle would
+    # differ (not the model).
+    everything = rows_key(stacks[-1])
+    todo = {}
+    for j in [len(stacks) - 1, *range(len(folds))]:
+        for local, key in needs[j].items():
+            todo.setdefault(key, stacks[j][np.frombuffer(local, dtype=np.int64)])
+    del todo[everything]
+    parts = []
+    with reusing_encoding(df, spacy_model=spacy_model) as encoding:
+        tasks = (
+            (model.first, df.iloc[rows], y[rows], encoding.take(rows)) for rows in todo.values()
+        )
+        fits = _in_workers(_fit_part, tasks, n_jobs)
+        fitted = {everything: fit_first_stage(model.first, df, y)}  # while the workers fit
+        fitted.update(zip(todo, fits, strict=True))
+        # The second stages only now, with the workers done: a logistic regression's BLAS
+        # threads crawl on cores that are busy (and one thread would change its sums).
+        for j, rows in enumerate(stacks):
+            stack = clone(model).fit(
+                df.iloc[rows],
+                y[rows],
+                groups=groups[rows],
+                fitted={local: fitted[g] for local, g in needs[j].items()},
+            )
+            if j < len(folds):
+                parts.append(predict(stack, df.iloc[folds[j][1]]).assign(fold=j))
+                say(f"fold {j + 1}/{len(folds)}")
+            if bar is not None:
+                bar.update(1)
+            # a first stage no later stack needs is let go (each holds megabytes)
+            later = {g for need in needs[j + 1 :] for g in need.values()}
+            fitted = {g: m for g, m in fitted.items() if g in later}
+    pred = pd.concat(parts).loc[df.index] if folds else None
+    return stack, pred
+
+
 def train_and_save(
     df: pd.DataFrame,
     out: str | Path,
@@ -44,6 +162,7 @@ def train_and_save(
     progress=None,
     bar=None,
     allow_uncoded: bool = False,
+    n_jobs: int = 1,
     **params,
 ) -> dict:
     """Cross-validate (grouped by session), train on everything, save model + metadata.
@@ -52,30 +171,29 @@ def train_and_save(
     transcript text) so a CLI can show where long work is. A tqdm-like ``bar`` counts the fits:
     its ``total`` is set to the folds plus the final model, and it is updated after each.
     ``allow_uncoded`` trains on partly coded sessions (see :func:`rupture_nlp.model.train`); the
-    figures count coded turns only.
+    figures count coded turns only. ``n_jobs`` worker processes fit the first stages (see
+    :func:`fit_and_cross_validate`); the model file is the same for any number.
     """
     say = progress or (lambda _msg: None)
     df = _trainable(df, allow_uncoded)  # before cross-validation, not after five folds of it
+    folds = min(cv, df["session_id"].nunique()) if cv and cv > 1 else 0
     if bar is not None:
-        folds = min(cv, df["session_id"].nunique()) if cv and cv > 1 else 0
         bar.total = folds + 1  # as cross_val_predictions caps the folds
     started = time.perf_counter()
-    cv_metrics = None
-    if cv and cv > 1:
+    if folds:
         say(f"cross-validating ({cv} folds grouped by session)")
-        pred = cross_val_predictions(
+    say(f"training on {len(df)} turns in {df['session_id'].nunique()} sessions")
+    with explained_fit_errors():
+        model, pred = fit_and_cross_validate(
+            build_model(seed=seed, spacy_model=spacy_model, **params),
             df,
-            k=cv,
-            seed=seed,
-            model=build_model(seed=seed, spacy_model=spacy_model, **params),
+            cv=cv,
+            n_jobs=n_jobs,
+            spacy_model=spacy_model,
             progress=say,
             bar=bar,
         )
-        cv_metrics = metrics_of_predictions(pred[pred["label"] != ""])
-    say(f"training on {len(df)} turns in {df['session_id'].nunique()} sessions")
-    model = train(df, seed=seed, spacy_model=spacy_model, allow_uncoded=allow_uncoded, **params)
-    if bar is not None:
-        bar.update(1)
+    cv_metrics = None if pred is None else metrics_of_predictions(pred[pred["label"] != ""])
     coded = df[df["label"] != ""]
     meta = {
         "seed": seed,

@@ -317,7 +317,8 @@ def test_a_training_in_another_process_writes_the_identical_model_file(
     tmp_path, mini_csv, mini_model
 ):
     """What makes the cached default model the same file as 'make model': training is
-    deterministic down to the bytes, whatever the process's hash seed, with or without CV."""
+    deterministic down to the bytes, whatever the process's hash seed, with or without CV, and
+    with the first stages fitted in worker processes or not."""
     import subprocess
     import sys
 
@@ -325,7 +326,7 @@ def test_a_training_in_another_process_writes_the_identical_model_file(
 
     exe = str(Path(sys.executable).parent / "rupture")
     subprocess.run(
-        [exe, "train", mini_csv, "-o", str(tmp_path / "again.joblib"), "--cv", "3"],
+        [exe, "train", mini_csv, "-o", str(tmp_path / "again.joblib"), "--cv", "3", "--jobs", "2"],
         check=True,
         capture_output=True,
         env={**os.environ, "PYTHONHASHSEED": "7"},

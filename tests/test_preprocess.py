@@ -227,3 +227,60 @@ def test_a_text_past_spacys_length_limit_is_refused_as_spacy_refuses_it():
     )
     with pytest.raises(ValueError, match=r"\[E088\]"):
         TurnEncoder().fit(long).transform(long)
+
+
+def _same_encoding(a, b):
+    for name in ("lemmas", "offsets", "cues", "roles", "sessions", "position"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+    assert a.strings == b.strings
+
+
+def test_rows_of_a_reused_encoding_are_what_encoding_them_afresh_gives(mini_df):
+    """Cross-validation takes each fold's turns from one encoding of the table: it must be the
+    encoding of the fold alone, down to session codes and positions (sessions out of order,
+    and a session's turns split between two parts)."""
+    from rupture_nlp.preprocess import reusing_encoding
+
+    rows = np.r_[40:62, 0:9, 20:30]  # a later session first, a session cut at 9 turns
+    part = mini_df.iloc[rows]
+    fresh = TurnEncoder().fit_transform(part)
+    with reusing_encoding(mini_df) as whole:
+        assert len(whole) == len(mini_df)
+        _same_encoding(TurnEncoder().fit_transform(part), fresh)
+        # a table that is not rows of it (a text changed) is encoded afresh, not taken
+        changed = part.assign(text=part["text"].where(part["turn"] != 3, "I'm done with this."))
+        inside = TurnEncoder().transform(changed)
+    _same_encoding(inside, TurnEncoder().transform(changed))
+    assert not np.array_equal(inside.lemmas, fresh.lemmas)
+    _same_encoding(whole.take(rows), fresh)
+
+
+def test_a_reused_encoding_is_not_used_for_another_pipeline(mini_df, monkeypatch):
+    from rupture_nlp import preprocess
+
+    with preprocess.reusing_encoding(mini_df):
+        assert preprocess._reused_rows(mini_df.head(5), None) is not None
+        assert preprocess._reused_rows(mini_df.head(5), "blank:en") is not None
+        assert preprocess._reused_rows(mini_df.head(5), "en_core_web_sm") is None
+    assert preprocess._reused_rows(mini_df.head(5), None) is None
+
+
+def test_features_of_one_pass_equal_features_counted_afresh(mini_df):
+    """fit_transform takes a block's kept columns out of the counts its fit made; transform on
+    a new encoding counts the kept columns only. Both give the same matrix, entry for entry."""
+    fitted = turn_features()
+    together = fitted.fit_transform(TurnEncoder().fit_transform(mini_df))
+    apart = fitted.transform(TurnEncoder().fit_transform(mini_df))
+    for name in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(together, name), getattr(apart, name)), name
+    assert together.shape == apart.shape and together.nnz > 500
+
+
+def test_opening_blocks_of_different_lengths_do_not_share_counts():
+    from rupture_nlp.features import OpeningWords
+
+    enc = TurnEncoder().fit_transform(turns("No, I don't think that's it at all.", "Okay."))
+    short = OpeningWords(n_tokens=1, min_df=1).fit(enc)
+    long = OpeningWords(n_tokens=5, min_df=1).fit(enc)  # same pass: the memo is shared
+    assert long.transform(enc).nnz > short.transform(enc).nnz
