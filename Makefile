@@ -30,7 +30,8 @@ format: install
 	$(BIN)/ruff format rupture_nlp tests scripts benchmarks
 	$(BIN)/ruff check --fix rupture_nlp tests scripts benchmarks
 
-## The default model, deterministically from the corpus's train split (the same file for any JOBS).
+## The default model, deterministically from the corpus's train split (the same file for the same JOBS;
+## the same model, coefficient for coefficient, for any).
 $(MODEL): data/corpus.csv data/splits.json $(BIN)/.installed $(wildcard rupture_nlp/*.py)
 	$(BIN)/rupture train data/ -o $@ --seed $(SEED) --jobs $(JOBS)
 

@@ -7,8 +7,9 @@ folds are the cross-validation's folds (the same ``GroupKFold`` on the same sess
 fold models are the first stages the cross-validation's stacks fit on all their turns. So the
 turns are encoded once (:func:`~rupture_nlp.preprocess.reusing_encoding`), each distinct
 first stage is fitted once (31 of them), in worker processes, and the stacks are put together
-from them. Every fit is the one the plain loop makes, so the model file and the metrics are the
-same, with any number of workers.
+from them. Every fit is the one the plain loop makes, so the model and the metrics are the
+same with any number of workers; the file is byte for byte the same for the same number (with
+another, pickle may share objects differently: measured on the corpus, equal coefficients).
 """
 
 from __future__ import annotations
