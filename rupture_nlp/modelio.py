@@ -8,8 +8,9 @@ refuses to unpickle a file whose hash or versions do not match, with a message s
 
 The default model is found by :func:`default_model_path`: ``$RUPTURE_MODEL``, a checkout's
 ``models/`` folder, or else a user cache, where :func:`resolve_model` builds it on first use from
-the corpus that ships with the package (deterministically: the same file ``make model`` writes,
-given the same library versions).
+the corpus that ships with the package (deterministically, in one process: the same file as
+``rupture train data/ --jobs 1`` and the same model as ``make model``, given the same library
+versions).
 """
 
 from __future__ import annotations
