@@ -139,6 +139,11 @@ def _turn_lemmas(enc, i: int) -> tuple[np.ndarray, list[str]]:
     return lem, [enc.strings.get(int(h), "") for h in lem.tolist()]
 
 
+def _ngram_names(words: list[str]) -> list[str]:
+    """Unigrams, then bigrams, in the order :func:`_ngram_entries` hashes them."""
+    return words + [f"{a} {b}" for a, b in zip(words[:-1], words[1:], strict=True)]
+
+
 def _kept(columns: np.ndarray, hashed, features, words) -> list[tuple[int, str, str]]:
     kept = columns[np.asarray(hashed, dtype=np.int64)].tolist()
     return [(k, f, w) for k, f, w in zip(kept, features, words, strict=True) if k >= 0]
@@ -293,7 +298,7 @@ class OwnWords(_HashedBlock):
         check_is_fitted(self, "columns_")
         lem, words = _turn_lemmas(enc, i)
         _, hashed = _ngram_entries(lem, np.zeros(len(lem), dtype=np.int64), self.n_features)
-        grams = words + [f"{a} {b}" for a, b in zip(words[:-1], words[1:], strict=True)]
+        grams = _ngram_names(words)
         return _kept(self.columns_, hashed, grams, grams)
 
     def _tfidf_rows(self, X) -> sp.csr_matrix:
@@ -322,12 +327,12 @@ class RoleWords(_HashedBlock):
         return _kept(self.columns_, hashed, words, words)
 
 
-def _opening_columns(lemmas, doc, roles, n_tokens: int, n_features: int):
+def _opening_columns(lemmas, offsets, roles, n_tokens: int, n_features: int):
     """(turn, hashed column) of the unigrams and bigrams among each turn's first ``n_tokens``
     tokens, conjoined with the speaker's role."""
-    starts = np.r_[0, np.flatnonzero(doc[1:] != doc[:-1]) + 1]
-    index = np.arange(len(doc)) - np.repeat(starts, np.diff(np.r_[starts, len(doc)]))
-    keep = index < n_tokens
+    lengths = np.diff(offsets)
+    doc = np.repeat(np.arange(len(lengths)), lengths)
+    keep = np.arange(len(doc)) - np.repeat(offsets[:-1], lengths) < n_tokens
     rows, cols = _ngram_entries(lemmas[keep], doc[keep], n_features)
     role = roles[rows].astype(np.uint64) + np.uint64(1)
     return rows, ((cols.astype(np.uint64) * _K4 + role) % np.uint64(n_features)).astype(np.int64)
@@ -355,8 +360,7 @@ class OpeningWords(_HashedBlock):
         super().__init__(n_features=n_features, min_df=min_df, weight=weight)
 
     def _entries(self, enc):
-        doc = np.repeat(np.arange(len(enc)), np.diff(enc.offsets))
-        return _opening_columns(enc.lemmas, doc, enc.roles, self.n_tokens, self.n_features)
+        return _opening_columns(enc.lemmas, enc.offsets, enc.roles, self.n_tokens, self.n_features)
 
     def _hash_key(self) -> tuple:
         return ("opening", self.n_features, self.n_tokens)
@@ -366,11 +370,11 @@ class OpeningWords(_HashedBlock):
         check_is_fitted(self, "columns_")
         lem, words = _turn_lemmas(enc, i)
         lem, words = lem[: self.n_tokens], words[: self.n_tokens]
-        doc = np.zeros(len(lem), dtype=np.int64)
+        offsets = np.array([0, len(lem)], dtype=np.int64)
         _, hashed = _opening_columns(
-            lem, doc, np.full(1, enc.roles[i]), self.n_tokens, self.n_features
+            lem, offsets, np.full(1, enc.roles[i]), self.n_tokens, self.n_features
         )
-        grams = words + [f"{a} {b}" for a, b in zip(words[:-1], words[1:], strict=True)]
+        grams = _ngram_names(words)
         return _kept(self.columns_, hashed, grams, grams)
 
 
@@ -527,27 +531,31 @@ class Cues(TransformerMixin, BaseEstimator):
         _, has_prev = _neighbour_index(X.sessions, -1)
         prev_role = shift_rows(roles, X.sessions, -1)[:, 0]
         changed = has_prev & (prev_role != roles[:, 0])
+        prev = shift_rows(cues, X.sessions, -1)
         blocks = [
             cues * (1 - roles),
             cues * roles,
-            *(shift_rows(cues, X.sessions, s) for s in steps),
+            *(prev if s == -1 else shift_rows(cues, X.sessions, s) for s in steps),
             roles,
             has_prev[:, None],
             changed[:, None],
             X.position[:, None],
             X.position[:, None] ** 2,
-            _answer_cues(cues, X.sessions, changed) * roles,
+            _answer_cues(cues, prev, changed) * roles,
         ]
         dense = np.hstack(blocks).astype(np.float32) * np.float32(self.weight)
         return sp.csr_matrix(dense)
 
 
-def _answer_cues(cues: np.ndarray, sessions: np.ndarray, changed: np.ndarray) -> np.ndarray:
+_CUE_COLUMN = {name: k for k, name in enumerate(CUE_NAMES)}
+
+
+def _answer_cues(cues: np.ndarray, prev: np.ndarray, changed: np.ndarray) -> np.ndarray:
     """The :data:`~rupture_nlp.cues.ANSWER_CUES` columns: how a turn answers the question the
     other speaker just asked (all zero when the previous turn was not another speaker's question).
+    ``prev`` holds each turn's previous turn's cues.
     """
-    column = {name: k for k, name in enumerate(CUE_NAMES)}
-    prev = shift_rows(cues, sessions, -1)
+    column = _CUE_COLUMN
     asked = changed & (prev[:, column["question"]] > 0)
     open_ = asked & (prev[:, column["invitation"]] > 0)
     closed = asked & ~open_
