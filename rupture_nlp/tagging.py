@@ -79,12 +79,6 @@ def _tag_chunk(fitted, chunk: pd.DataFrame, explain: bool) -> pd.DataFrame:
     return predict(fitted, chunk, chunk_turns=MODEL_TURNS)
 
 
-def _why_column() -> str:
-    from .explain import WHY_COLUMN
-
-    return WHY_COLUMN
-
-
 def tag_files(
     paths,
     out,
@@ -118,7 +112,11 @@ def tag_files(
     if notice and any(Path(p).resolve() == Path(out).resolve() for p in exclude):
         notice(f"leaving out {out}: it is this command's output from an earlier run")
     survey = survey_inputs(paths, speaker_map, exclude, columns)
-    added = [*PREDICTION_COLUMNS, _why_column()] if explain else list(PREDICTION_COLUMNS)
+    added = list(PREDICTION_COLUMNS)
+    if explain:
+        from .explain import WHY_COLUMN  # explain is imported only for --explain
+
+        added.append(WHY_COLUMN)
     out_columns = [c for c in survey.output_columns() if c not in added]
     if getattr(speaker_map, "infer", False):  # --speaker-map auto says where roles came from
         out_columns += [c for c in ("role_source", "role_confidence") if c not in out_columns]
