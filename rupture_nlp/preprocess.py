@@ -42,7 +42,7 @@ def build_nlp(spacy_model: str | None = None):
     """
     import spacy
 
-    if spacy_model in (None, "", DEFAULT_SPACY_MODEL):
+    if _is_default(spacy_model):
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer")
         nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
