@@ -44,11 +44,11 @@ demo: $(MODEL)
 	$(BIN)/rupture scan data/samples/ -o out/samples-episodes.csv --report out/samples-report.html
 	@echo "open out/samples-report.html in a browser"
 
-## Baselines and the project's model side by side on the same splits, leave-one-writer-out and a
+## Baselines and the project's model side by side on the same splits, writers held out, and a
 ## learning curve, written into the README; REAL=FILE adds a labelled set of real sessions.
 REAL ?=
 evaluate: install
-	$(BIN)/python scripts/compare_models.py --data data/ --out out/compare.json --write README.md \
+	$(BIN)/python scripts/compare_models.py --data data/ --out out/compare.json --write README.md --jobs $(JOBS) \
 		$(if $(REAL),--real $(REAL))
 
 ## Data card figures (counts, agreement) from the corpus files.

@@ -112,6 +112,10 @@ def metrics(y_true, y_pred, proba: np.ndarray | None = None) -> dict:
     return out
 
 
+def _fold_predictions(model, train_df: pd.DataFrame, test_df: pd.DataFrame, fold: int):
+    return predict(fit_model(clone(model), train_df), test_df).assign(fold=fold)
+
+
 def cross_val_predictions(
     df: pd.DataFrame,
     k: int = 5,
@@ -120,24 +124,41 @@ def cross_val_predictions(
     groups_column: str = "session_id",
     progress=None,
     bar=None,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Out-of-fold predictions for every turn, folds grouped by session (or another column).
 
-    ``groups_column="writer"`` gives leave-one-writer-out when ``k`` equals the number of writers.
-    ``progress`` hears ``"fold i/k"`` before each fold; a tqdm-like ``bar`` is updated after it.
+    ``groups_column="writer"`` holds out whole writers: with ``k`` equal to the number of
+    writers, leave one writer out. ``progress`` hears ``"fold i/k"`` before each fold (as each
+    fold is done with ``n_jobs`` > 1); a tqdm-like ``bar`` is updated after it. ``n_jobs`` > 1
+    fits folds in that many joblib worker processes: each fold's model is the one fitted in
+    this process up to the last bits of its probabilities (a worker's BLAS runs one thread,
+    which sums in another order), so predicted labels can differ only on exact ties.
     """
     model = model if model is not None else build_model(seed=seed)
     groups = df[groups_column].to_numpy()
     k = min(k, len(np.unique(groups)))
+    folds = list(GroupKFold(n_splits=k).split(df, groups=groups))
     parts = []
-    for fold, (tr, te) in enumerate(GroupKFold(n_splits=k).split(df, groups=groups)):
-        if progress:
+    if n_jobs > 1:
+        from joblib import Parallel, delayed
+
+        jobs = (
+            delayed(_fold_predictions)(model, df.iloc[tr], df.iloc[te], fold)
+            for fold, (tr, te) in enumerate(folds)
+        )
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    else:
+        results = (
+            _fold_predictions(model, df.iloc[tr], df.iloc[te], fold)
+            for fold, (tr, te) in enumerate(folds)
+        )
+    for fold in range(k):
+        if progress and n_jobs <= 1:
             progress(f"fold {fold + 1}/{k}")
-        train_df, test_df = df.iloc[tr], df.iloc[te]
-        fitted = fit_model(clone(model), train_df)
-        pred = predict(fitted, test_df)
-        pred["fold"] = fold
-        parts.append(pred)
+        parts.append(next(results))
+        if progress and n_jobs > 1:
+            progress(f"fold {fold + 1}/{k}")
         if bar is not None:
             bar.update(1)
     return pd.concat(parts).loc[df.index]

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from rupture_nlp.evaluation import evaluate_frame, metrics
-from rupture_nlp.model import train
+import numpy as np
+
+from rupture_nlp.evaluation import cross_val_predictions, evaluate_frame, metrics
+from rupture_nlp.model import PROBA_COLUMNS, train
 
 
 def test_metrics_count_flagged_and_coded_marker_turns():
@@ -28,3 +30,13 @@ def test_sessions_without_a_density_are_reported_as_unknown(mini_df):
     parts = result["by_density"]
     assert "unknown" in parts
     assert sum(p["turns"]["n_turns"] for p in parts.values()) == len(df)
+
+
+def test_folds_fitted_in_worker_processes_predict_what_one_process_predicts(mini_df):
+    one = cross_val_predictions(mini_df, k=3)
+    seen = []
+    two = cross_val_predictions(mini_df, k=3, n_jobs=2, progress=seen.append)
+    assert seen == ["fold 1/3", "fold 2/3", "fold 3/3"]
+    assert two.index.equals(mini_df.index) and two["fold"].tolist() == one["fold"].tolist()
+    assert two["predicted_label"].tolist() == one["predicted_label"].tolist()
+    np.testing.assert_allclose(two[list(PROBA_COLUMNS)], one[list(PROBA_COLUMNS)], atol=1e-6)
