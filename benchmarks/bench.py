@@ -416,8 +416,9 @@ def _when(run: dict) -> str:
 def _targets(results: dict, runs: dict) -> str | None:
     """Issue 12's single-machine targets against what this block measured."""
     said = []
-    if "throughput" in results:
-        end_to_end = next(r for r in results["throughput"] if r["step"].endswith("(end to end)"))
+    rows = results.get("throughput", [])
+    end_to_end = next((r for r in rows if r["step"].endswith("(end to end)")), None)
+    if end_to_end:  # a bench.json from before the whole-process rows has none
         n = runs.get("throughput", {}).get("turns")
         on = f" on {n:,} turns" if n else ""
         said.append(

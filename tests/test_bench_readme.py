@@ -179,6 +179,15 @@ def test_peak_memory_is_read_at_200k_turns_and_the_largest_size(bench):
     assert "Carried over from an earlier run: training (date not recorded)." in block
 
 
+def test_a_throughput_table_from_before_the_whole_process_rows_has_no_target_line(bench):
+    r = results()
+    r["throughput"] = r["throughput"][:2]
+    del r["growth"]
+    block = bench.readme_block(r)
+    assert "| tag: encode + features + classifier + context stage | 30,393 | 0.38 |" in block
+    assert "Targets" not in block
+
+
 def test_a_run_of_some_sections_keeps_the_others_from_bench_json(bench):
     earlier = results()
     earlier["ran"] = ["throughput", "growth", "training"]
