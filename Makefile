@@ -64,8 +64,11 @@ speaker-roles: install
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+## Speed and memory against the tokenizer, written into the README's Performance section;
+## BENCH_ARGS=--quick for a smoke run, BENCH_ARGS='--only dask' to re-measure one section.
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py --write README.md $(BENCH_ARGS)
 
 clean:
 	rm -rf out bench-out .pytest_cache

@@ -8,7 +8,12 @@ a time.
 Inputs are built from the corpus: its turns are resampled into new sessions (whole sessions,
 with new ids) up to the size asked for, so texts, lengths and speaker patterns stay real.
 
+Figures go to stdout, to ``--out``/bench.json and, with ``--write README.md``, into the README
+between ``<!-- bench:start -->`` and ``<!-- bench:end -->`` (tables made by :func:`readme_block`
+from what bench.json holds after the run).
+
 Usage: python benchmarks/bench.py [--quick] [--out bench-out/] [--turns N] [--only dask ...]
+       [--write README.md]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +37,11 @@ from rupture_nlp.corpus import load_corpus
 from rupture_nlp.model import predict
 from rupture_nlp.preprocess import TurnEncoder, build_nlp
 from rupture_nlp.training import train_and_save
-from rupture_nlp.writers import write_table
+from rupture_nlp.writers import write_table, write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("throughput", "growth", "multicore", "dask", "training")
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def machine() -> str:
@@ -316,6 +323,204 @@ def show(title: str, rows: list[dict]) -> None:
     sys.stdout.flush()
 
 
+def _cell(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def md_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    """A markdown table of ``rows``: one column per ``(header, key, format spec)``."""
+    lines = ["| " + " | ".join(h for h, _, _ in columns) + " |", "|" + "---|" * len(columns)]
+    lines += [
+        "| " + " | ".join(_cell(r.get(key), spec) for _, key, spec in columns) + " |" for r in rows
+    ]
+    return "\n".join(lines)
+
+
+# Per section of the README block: its heading (before the load and the colon) and its table's
+# columns, as (header, key in the section's rows, format spec).
+TABLES = {
+    "throughput": (
+        "**Throughput**{on}, the same texts for every row",
+        [
+            ("step", "step", ""),
+            ("turns/s", "turns/s", ","),
+            ("ratio to tokenizer", "ratio to tokenizer", ".2f"),
+        ],
+    ),
+    "growth": (
+        "**Growth**: `rupture tag FILE.csv -o OUT.csv` as a whole process",
+        [
+            ("turns", "turns", ","),
+            ("file MiB", "file MiB", ".1f"),
+            ("seconds", "tag seconds", ".1f"),
+            ("turns/s", "turns/s", ","),
+            ("peak memory MiB", "peak RSS MiB", ","),
+        ],
+    ),
+    "multicore": (
+        "**Multi-core**: spaCy's `n_process` for preprocessing, `--jobs` for whole tag runs",
+        [
+            ("what", "what", ""),
+            ("turns", "turns", ","),
+            ("turns/s", "turns/s", ","),
+            ("speed-up", "speed-up", ".2f"),
+        ],
+    ),
+    "dask": (
+        "**Dask**: `rupture tag --engine dask` on a two-worker LocalCluster against the single "
+        "process, the same file (cluster start-up included; the rows are checked equal)",
+        [
+            ("what", "what", ""),
+            ("turns", "turns", ","),
+            ("seconds", "seconds", ".1f"),
+            ("turns/s", "turns/s", ","),
+            ("ratio to single process", "ratio to single process", ".2f"),
+        ],
+    ),
+    "training": (
+        "**Training time** against corpus size (what `make model` does: 5-fold grouped "
+        "cross-validation and the final fit, 2 workers, on a share of the train split's sessions)",
+        [
+            ("share", "share of train sessions", ""),
+            ("sessions", "sessions", ","),
+            ("turns", "turns", ","),
+            ("seconds", "seconds", ".1f"),
+            ("turns x", "turns x", ".2f"),
+            ("time x", "time x", ".2f"),
+        ],
+    ),
+}
+
+
+def _load(triple) -> str:
+    return "/".join(f"{x:.2f}" for x in triple)
+
+
+def _during(run: dict) -> str:
+    load = run.get("load")
+    return f"load {load[0]:.1f} to {load[1]:.1f}" if load else ""
+
+
+def _when(run: dict) -> str:
+    return ", ".join(
+        x
+        for x in (
+            run.get("date", "date not recorded"),
+            run.get("quick") and "--quick",
+            _during(run),
+        )
+        if x
+    )
+
+
+def _targets(results: dict, runs: dict) -> str | None:
+    """Issue 12's single-machine targets against what this block measured."""
+    said = []
+    rows = results.get("throughput", [])
+    end_to_end = next((r for r in rows if r["step"].endswith("(end to end)")), None)
+    if end_to_end:  # a bench.json from before the whole-process rows has none
+        n = runs.get("throughput", {}).get("turns")
+        on = f" on {n:,} turns" if n else ""
+        said.append(
+            f"a whole `rupture tag` process{on} runs at {end_to_end['ratio to tokenizer']:.2f} "
+            "of the tokenizer's rate (target: >= 0.6 on 200,000 turns)"
+        )
+    if "growth" in results:
+        rows = results["growth"]
+        at = next((r for r in rows if r["turns"] == 200_000), rows[-1])
+        said.append(
+            f"peak memory at {at['turns']:,} turns is {at['peak RSS MiB']:,} MiB"
+            + (
+                f", {rows[-1]['peak RSS MiB']:,} MiB at {rows[-1]['turns']:,}"
+                if rows[-1] is not at
+                else ""
+            )
+            + " (target: < 300 MiB at 200,000 turns and flat to 1M)"
+        )
+    return "Targets (issue 12): " + "; ".join(said) + "." if said else None
+
+
+def readme_block(results: dict) -> str:
+    """The README's figures (between the bench markers) from :func:`main`'s results.
+
+    Only the sections ``results`` holds appear; those measured by an earlier run than this one
+    (kept in bench.json by ``--only``) are named with their date, so figures from different
+    runs are never mistaken for one measurement. Each table's heading gives the 1-minute load
+    average before and after its section ran: the machine may be shared.
+    """
+    runs = results.get("runs", {})
+    present = [name for name in SECTIONS if name in results]
+    load = results["load"]
+    head = [
+        f"Measured by `make bench` on {results['date']}: {results['machine']}. Load average "
+        f"(1/5/15 min) {_load(load['start'])} at the start of the run, {_load(load['end'])} "
+        "at the end."
+    ]
+    if results.get("quick"):
+        head.append(
+            "**A `--quick` run**: small sizes, a smoke test of the benchmark; run `make bench` "
+            "for figures to quote."
+        )
+    model = results["model"]
+    head.append(
+        f"Model: format {model['format_version']}, trained on the corpus's train split "
+        f"({model['n_turns']:,} turns in {model['n_sessions']:,} sessions)."
+    )
+    earlier = [name for name in present if name not in results.get("ran", present)]
+    if earlier:
+        head.append(
+            "Carried over from an earlier run: "
+            + "; ".join(f"{name} ({_when(runs.get(name, {}))})" for name in earlier)
+            + "."
+        )
+    parts = [" ".join(head)]
+    targets = _targets(results, runs)
+    for name in present:
+        heading, columns = TABLES[name]
+        n = runs.get(name, {}).get("turns")
+        heading = heading.format(on=f" on {n:,} turns" if n else "")
+        during = _during(runs.get(name, {}))
+        if during:  # inside the heading's own brackets when it ends with some
+            heading = (
+                f"{heading[:-1]}; {during})" if heading[-1] == ")" else f"{heading} ({during})"
+            )
+        parts.append(f"{heading}:\n\n" + md_table(results[name], columns))
+        if name == ("growth" if "growth" in results else "throughput") and targets:
+            parts.append(targets)
+    return f"{START}\n\n" + "\n\n".join(parts) + f"\n\n{END}"
+
+
+def block_bounds(path: Path) -> tuple[str, int, int]:
+    """The text of ``path`` and where its bench block starts and ends; refuses (SystemExit, the
+    file untouched) when the markers are not there once each and in order."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SystemExit(f"{path}: cannot read it ({e.strerror})") from None
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise SystemExit(
+            f"{path}: no {START} ... {END} block to fill; put those two lines, once each, "
+            "where the figures should go"
+        )
+    return text, text.index(START), text.index(END) + len(END)
+
+
+def write_block(path: Path, block: str) -> None:
+    """Replace the bench block of ``path`` with ``block`` (temp file, then rename)."""
+    text, start, end = block_bounds(path)
+    write_text(path, text[:start] + block + text[end:])
+
+
+def merge_results(earlier: dict, results: dict) -> dict:
+    """This run's ``results`` over the ``earlier`` bench.json: sections not run this time keep
+    their figures and the record of the run that measured them."""
+    return {**earlier, **results, "runs": {**earlier.get("runs", {}), **results["runs"]}}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -333,49 +538,89 @@ def main(argv=None) -> None:
         default=list(SECTIONS),
         help="run only these sections",
     )
+    ap.add_argument(
+        "--write",
+        type=Path,
+        metavar="PATH",
+        help="fill the <!-- bench:start --> ... <!-- bench:end --> block of PATH (the README)",
+    )
     args = ap.parse_args(argv)
+    if args.write:
+        block_bounds(args.write)  # refuse before the run, not after an hour of it
+    load_start = os.getloadavg()
     args.out.mkdir(parents=True, exist_ok=True)
     corpus = load_corpus(ROOT / "data")
-    print(f"# rupture-nlp benchmark\n\n{machine()}")
+    results = {"machine": machine(), "date": _now(), "quick": args.quick, "ran": [], "runs": {}}
+    print(f"# rupture-nlp benchmark\n\n{results['machine']}")
     model_path = args.out / "bench-model.joblib"
-    train_and_save(corpus[corpus["split"] == "train"], model_path, cv=0)
+    meta = train_and_save(corpus[corpus["split"] == "train"], model_path, cv=0)
+    results["model"] = {k: meta[k] for k in ("format_version", "n_turns", "n_sessions")}
     from rupture_nlp.modelio import load_model
 
     model = load_model(model_path)
     n = 20_000 if args.quick else 200_000
-    results = {"machine": machine()}
+
+    def section(name: str, title: str, run, **extra) -> None:
+        before = os.getloadavg()[0]
+        results[name] = run()
+        results["ran"].append(name)
+        results["runs"][name] = {
+            "date": _now(),
+            "quick": args.quick,
+            "load": [before, os.getloadavg()[0]],
+            **extra,
+        }
+        show(title, results[name])
+
     if "throughput" in args.only:
-        results["throughput"] = throughput(corpus, model, n, model_path, args.out)
-        show(f"Throughput on {n:,} turns (same texts for every row)", results["throughput"])
+        section(
+            "throughput",
+            f"Throughput on {n:,} turns (same texts for every row)",
+            lambda: throughput(corpus, model, n, model_path, args.out),
+            turns=n,
+        )
     if "growth" in args.only:
         sizes = (2_000, 10_000) if args.quick else (10_000, 200_000, 1_000_000)
-        results["growth"] = growth(corpus, model_path, sizes, args.out)
-        show("rupture tag as a process: time and peak memory as the input grows", results["growth"])
-    if "multicore" in args.only:
-        results["multicore"] = multicore(
-            corpus,
-            5_000 if args.quick else 50_000,
-            model_path,
-            args.out,
-            20_000 if args.quick else 1_000_000,
+        section(
+            "growth",
+            "rupture tag as a process: time and peak memory as the input grows",
+            lambda: growth(corpus, model_path, sizes, args.out),
         )
-        show("Multi-core: spaCy n_process, and joblib workers for tag", results["multicore"])
+    if "multicore" in args.only:
+        section(
+            "multicore",
+            "Multi-core: spaCy n_process, and joblib workers for tag",
+            lambda: multicore(
+                corpus,
+                5_000 if args.quick else 50_000,
+                model_path,
+                args.out,
+                20_000 if args.quick else 1_000_000,
+            ),
+        )
     if "dask" in args.only:
         n_dask = args.turns or (20_000 if args.quick else 1_000_000)
-        results["dask"] = dask_engine(corpus, n_dask, model_path, args.out)
-        show(f"Dask engine on {n_dask:,} turns (same file, same rows)", results["dask"])
+        section(
+            "dask",
+            f"Dask engine on {n_dask:,} turns (same file, same rows)",
+            lambda: dask_engine(corpus, n_dask, model_path, args.out),
+        )
     if "training" in args.only:
         shares = (0.125, 0.25) if args.quick else (0.125, 0.25, 0.5, 1)
-        results["training"] = training(corpus, args.out, shares)
-        show(
+        section(
+            "training",
             "Training time against corpus size (make model: 5-fold CV + final model, 2 workers)",
-            results["training"],
+            lambda: training(corpus, args.out, shares),
         )
+    results["load"] = {"start": list(load_start), "end": list(os.getloadavg())}
     path = args.out / "bench.json"
     if path.exists():  # --only updates its sections and keeps the others' last figures
-        results = {**json.loads(path.read_text()), **results}
+        results = merge_results(json.loads(path.read_text()), results)
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nfigures also in {args.out / 'bench.json'}")
+    if args.write:
+        write_block(args.write, readme_block(results))
+        print(f"wrote the figures into {args.write}")
 
 
 if __name__ == "__main__":
