@@ -16,6 +16,7 @@ from sklearn.model_selection import GroupKFold
 from .agreement import session_frequency_icc
 from .labels import LABELS, MARKERS
 from .model import PROBA_COLUMNS, build_model, fit_model, predict
+from .workers import in_workers
 
 __all__ = [
     "cross_val_predictions",
@@ -131,7 +132,7 @@ def cross_val_predictions(
     ``groups_column="writer"`` holds out whole writers: with ``k`` equal to the number of
     writers, leave one writer out. ``progress`` hears ``"fold i/k"`` before each fold (as each
     fold is done with ``n_jobs`` > 1); a tqdm-like ``bar`` is updated after it. ``n_jobs`` > 1
-    fits folds in that many joblib worker processes: each fold's model is the one fitted in
+    fits folds in that many worker processes (:func:`~rupture_nlp.workers.in_workers`): each fold's model is the one fitted in
     this process up to the last bits of its probabilities (a worker's BLAS runs one thread,
     which sums in another order), so predicted labels can differ only on exact ties.
     """
@@ -139,20 +140,9 @@ def cross_val_predictions(
     groups = df[groups_column].to_numpy()
     k = min(k, len(np.unique(groups)))
     folds = list(GroupKFold(n_splits=k).split(df, groups=groups))
+    tasks = ((model, df.iloc[tr], df.iloc[te], fold) for fold, (tr, te) in enumerate(folds))
+    results = in_workers(_fold_predictions, tasks, n_jobs)
     parts = []
-    if n_jobs > 1:
-        from joblib import Parallel, delayed
-
-        jobs = (
-            delayed(_fold_predictions)(model, df.iloc[tr], df.iloc[te], fold)
-            for fold, (tr, te) in enumerate(folds)
-        )
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    else:
-        results = (
-            _fold_predictions(model, df.iloc[tr], df.iloc[te], fold)
-            for fold, (tr, te) in enumerate(folds)
-        )
     for fold in range(k):
         if progress and n_jobs <= 1:
             progress(f"fold {fold + 1}/{k}")

@@ -12,6 +12,7 @@ from .model import PROBA_COLUMNS, predict
 from .modelio import resolve_model
 from .readers import iter_transcript_chunks
 from .survey import conform_columns, survey_inputs
+from .workers import in_workers
 from .writers import TableWriter, check_output
 
 __all__ = ["PREDICTION_COLUMNS", "iter_tagged", "tag_files"]
@@ -53,22 +54,7 @@ def iter_tagged(
         raise TranscriptError("use either several jobs or several spaCy processes, not both")
     fitted = resolve_model(model, n_process, notice)
     chunks = iter_transcript_chunks(paths, speaker_map, chunk_turns, columns, exclude)
-    if n_jobs == 1:
-        for chunk in chunks:
-            yield _tag_chunk(fitted, chunk, explain)
-        return
-    from collections import deque
-
-    from joblib.externals.loky import get_reusable_executor
-
-    executor = get_reusable_executor(max_workers=n_jobs)
-    pending: deque = deque()
-    for chunk in chunks:
-        pending.append(executor.submit(_tag_chunk, fitted, chunk, explain))
-        if len(pending) >= 2 * n_jobs:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+    yield from in_workers(_tag_chunk, ((fitted, chunk, explain) for chunk in chunks), n_jobs)
 
 
 def _tag_chunk(fitted, chunk: pd.DataFrame, explain: bool) -> pd.DataFrame:

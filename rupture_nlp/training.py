@@ -14,8 +14,6 @@ another, pickle may share objects differently: measured on the corpus, equal coe
 
 from __future__ import annotations
 
-import collections
-import itertools
 import time
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from .evaluation import metrics_of_predictions
 from .model import _trainable, build_model, explained_fit_errors, predict
 from .modelio import data_hash, save_model
 from .preprocess import reusing_encoding
+from .workers import in_workers
 
 __all__ = ["fit_and_cross_validate", "train_and_save"]
 
@@ -57,29 +56,6 @@ def _fit_part(first, part: pd.DataFrame, y: np.ndarray, encoding):
     """One first stage on some turns, in a worker: ``encoding`` is theirs, made by the parent."""
     with reusing_encoding(part, encoding):
         return fit_first_stage(first, part, y)
-
-
-def _in_workers(fn, tasks, n_jobs: int):
-    """``fn(*task)`` for each task, in order; ``n_jobs > 1`` runs them in loky worker processes
-    (the executor :mod:`rupture_nlp.tagging` uses: joblib's ``Parallel`` cannot share it), with
-    the first ones started before this returns and at most ``2 * n_jobs`` waiting."""
-    if n_jobs <= 1:
-        return (fn(*task) for task in tasks)
-    from joblib.externals.loky import get_reusable_executor
-
-    executor = get_reusable_executor(max_workers=n_jobs)
-    pending = collections.deque()
-    for task in itertools.islice(tasks, 2 * n_jobs):
-        pending.append(executor.submit(fn, *task))
-
-    def results():
-        while pending:
-            done = pending.popleft().result()
-            for task in itertools.islice(tasks, 1):
-                pending.append(executor.submit(fn, *task))
-            yield done
-
-    return results()
 
 
 def fit_and_cross_validate(
@@ -130,7 +106,7 @@ def fit_and_cross_validate(
         tasks = (
             (model.first, df.iloc[rows], y[rows], encoding.take(rows)) for rows in todo.values()
         )
-        fits = _in_workers(_fit_part, tasks, n_jobs)
+        fits = in_workers(_fit_part, tasks, n_jobs)
         fitted = {everything: fit_first_stage(model.first, df, y)}  # while the workers fit
         fitted.update(zip(todo, fits, strict=True))
         # The second stages only now, with the workers done: a logistic regression's BLAS

@@ -1,0 +1,44 @@
+"""Work fanned out to worker processes, results back in order, a bounded number in flight.
+
+One helper for the three places that use several cores: tagging chunks (``rupture tag
+--jobs``), training first stages (``rupture train --jobs``) and cross-validation folds
+(``make evaluate``). They share loky's reusable executor (what joblib runs on), so workers
+started by one are reused by the next, and joblib's own ``Parallel`` is not mixed in: it
+refuses an executor it did not make.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+
+__all__ = ["in_workers"]
+
+
+def in_workers(fn: Callable, tasks: Iterable[tuple], n_jobs: int) -> Iterator:
+    """``fn(*task)`` for each task, in order.
+
+    With ``n_jobs`` > 1 the calls run in that many worker processes; the first ``2 * n_jobs``
+    are submitted before this returns (so the caller can work while they run), and then one
+    more each time a result is taken, so memory holds at most that many tasks and results.
+    With ``n_jobs`` <= 1 the calls run here, one as each result is taken.
+    """
+    tasks = iter(tasks)
+    if n_jobs <= 1:
+        return (fn(*task) for task in tasks)
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=n_jobs)
+    pending = collections.deque(
+        executor.submit(fn, *t) for t in itertools.islice(tasks, 2 * n_jobs)
+    )
+
+    def results():
+        while pending:
+            done = pending.popleft().result()
+            for task in itertools.islice(tasks, 1):
+                pending.append(executor.submit(fn, *task))
+            yield done
+
+    return results()
