@@ -112,6 +112,11 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         Decision rule: the predicted label maximises ``p / prior ** prior_power`` (``prior`` =
         the label's share of training turns). 0 is the most probable label; larger values trade
         precision of the rare marker labels for their recall.
+    threshold : float
+        A label other than ``none`` is predicted only when its probability is at least this;
+        below it the turn is ``none``. 0 leaves the rule above alone; 0.5 flags a turn only when
+        the model finds a marker more likely than not, which keeps the turns that sit between
+        two labels near a half (a short answer in a new setting) from being flagged.
 
     Attributes
     ----------
@@ -125,13 +130,16 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         Share of training turns of each label.
     """
 
-    def __init__(self, first=None, second=None, before=3, after=1, cv=5, prior_power=0.0):
+    def __init__(
+        self, first=None, second=None, before=3, after=1, cv=5, prior_power=0.0, threshold=0.0
+    ):
         self.first = first
         self.second = second
         self.before = before
         self.after = after
         self.cv = cv
         self.prior_power = prior_power
+        self.threshold = threshold
 
     def fit(self, X: pd.DataFrame, y, groups=None, sample_weight=None, fitted=None):
         """Fit on a turns table; ``groups`` (default: ``session_id``) keeps sessions whole.
@@ -229,8 +237,15 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         return self.decide(self.predict_proba(X))
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
-        """Labels for rows of ``predict_proba`` output, by the prior-tempered rule above."""
+        """Labels for rows of ``predict_proba`` output, by the prior-tempered rule and the
+        threshold above."""
         check_is_fitted(self, "second_")
         if not self.prior_power:
-            return self.classes_[np.argmax(proba, axis=1)]
-        return self.classes_[np.argmax(proba / self.class_prior_**self.prior_power, axis=1)]
+            best = np.argmax(proba, axis=1)
+        else:
+            best = np.argmax(proba / self.class_prior_**self.prior_power, axis=1)
+        labels = self.classes_[best]
+        if self.threshold and "none" in self.classes_:
+            unsure = proba[np.arange(len(best)), best] < self.threshold
+            labels = np.where(unsure, "none", labels).astype(self.classes_.dtype)
+        return labels

@@ -46,6 +46,7 @@ PROBA_COLUMNS = tuple(f"p_{label}" for label in LABELS)
 DEFAULT_PARAMS = {
     "first__clf__C": 0.3,
     "prior_power": 0.0,
+    "threshold": 0.5,
     "before": 2,
     "after": 2,
 }
@@ -168,8 +169,9 @@ def predict(model, df: pd.DataFrame, chunk_turns: int = 20_000) -> pd.DataFrame:
     or the path of a model file, loaded with the same checks as ``load_model``.
 
     ``p_<label>`` are calibrated probabilities; ``predicted_label`` is the classifier's decision:
-    the most probable label, unless the model was built with a ``prior_power`` that tempers it
-    towards the rare marker labels (see :class:`~rupture_nlp.context.ContextStack`).
+    the most probable label, and ``none`` where that is a marker with a probability under the
+    model's ``threshold`` (one half by default); a ``prior_power`` tempers it towards the rare
+    marker labels (see :class:`~rupture_nlp.context.ContextStack`).
 
     Turns go through the model in pieces of whole sessions of about ``chunk_turns`` turns: the
     sparse feature matrices of a piece stay in the processor's cache, which makes a large table

@@ -47,7 +47,7 @@ DEFAULT_MODEL_NAME = "rupture-default.joblib"
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
 #: Bumped whenever the meaning of a fitted model's state changes; older files are refused.
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 #: Packages that must be the same version that wrote a model: pickles of their objects, and
 #: the features they compute (rupture-nlp itself, the lemma tables), are only stable within one.
 _EXACT = ("rupture-nlp", "scikit-learn", "numpy", "scipy", "spacy-lookups-data")

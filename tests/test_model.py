@@ -84,7 +84,7 @@ def test_a_context_stage_without_a_first_stage_says_what_it_needs():
 
 
 def test_prior_power_tempers_the_decision_towards_rare_labels(mini_df):
-    model = train(mini_df, prior_power=0.0)
+    model = train(mini_df, prior_power=0.0, threshold=0.0)
     proba = model.predict_proba(mini_df)
     plain = model.decide(proba)
     model.prior_power = 3.0
@@ -92,6 +92,21 @@ def test_prior_power_tempers_the_decision_towards_rare_labels(mini_df):
     rare = model.classes_[np.argmin(model.class_prior_)]
     assert (tempered == rare).sum() >= (plain == rare).sum()
     assert (tempered != plain).any()
+
+
+def test_a_marker_below_the_threshold_is_none(mini_df):
+    model = train(mini_df, threshold=0.0)
+    proba = model.predict_proba(mini_df)
+    plain = model.decide(proba)
+    top = proba.max(axis=1)
+    model.threshold = 0.5
+    assert model.get_params()["threshold"] == 0.5
+    decided = model.decide(proba)
+    unsure = (plain != "none") & (top < 0.5)
+    assert unsure.any() and (decided[unsure] == "none").all()
+    assert (decided[~unsure] == plain[~unsure]).all()
+    model.threshold = 1.0
+    assert (model.decide(proba) == "none").all()
 
 
 def test_n_process_reaches_the_fitted_encoder(mini_model):
@@ -265,8 +280,8 @@ def test_predict_with_interleaved_sessions_does_not_depend_on_chunking(mini_df):
     assert predict(model, mixed, chunk_turns=3).equals(predict(model, mixed, chunk_turns=10**6))
 
 
-def test_without_prior_power_the_most_probable_label_wins(mini_df):
-    model = train(mini_df, prior_power=0.0)
+def test_without_prior_power_or_threshold_the_most_probable_label_wins(mini_df):
+    model = train(mini_df, prior_power=0.0, threshold=0.0)
     out = predict(model, mini_df.head(5))
     p = out[["p_withdrawal", "p_confrontation", "p_repair", "p_none"]].to_numpy()
     labels = np.array(["withdrawal", "confrontation", "repair", "none"])[p.argmax(axis=1)]
