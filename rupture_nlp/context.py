@@ -140,7 +140,8 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         rupture-dense for less than sessions written at natural density). Turns whose label is
         empty were not coded: they are left out of both fits but kept as the context of the
         turns around them, so a table of partly coded sessions (a review queue's corrections)
-        trains the same model as if only the coded turns had labels.
+        trains the same model as if only the coded turns had labels. Both stages are fitted
+        with one BLAS thread, so the model is the same on a machine with any number of cores.
 
         ``fitted`` saves work, never changes the model: it maps :func:`rows_key` of row
         positions of ``X`` to a first stage already fitted on those rows (by
@@ -174,12 +175,15 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         self.first_ = first_stage(np.arange(len(X)))
         second = self.second if self.second is not None else LogisticRegression(max_iter=2000)
         rows = np.flatnonzero(coded)
-        self.second_ = _fit_weighted(
-            clone(second),
-            self._context(oof, X)[rows],
-            y[rows],
-            None if w is None else w[rows],
-        )
+        # One BLAS thread, as for the first stages: the model must not depend on the machine's
+        # core count, and a logistic regression's BLAS threads crawl on busy cores (10x measured).
+        with threadpool_limits(limits=1, user_api="blas"):
+            self.second_ = _fit_weighted(
+                clone(second),
+                self._context(oof, X)[rows],
+                y[rows],
+                None if w is None else w[rows],
+            )
         self.class_prior_ = np.array([np.mean(y[rows] == c) for c in self.classes_])
         return self
 

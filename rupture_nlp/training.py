@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
 
 from .context import fit_first_stage, rows_key
 from .evaluation import metrics_of_predictions
@@ -133,8 +134,8 @@ def fit_and_cross_validate(
         fits = _in_workers(_fit_part, tasks, n_jobs)
         fitted = {everything: fit_first_stage(model.first, df, y)}  # while the workers fit
         fitted.update(zip(todo, fits, strict=True))
-        # The second stages only now, with the workers done: a logistic regression's BLAS
-        # threads crawl on cores that are busy (and one thread would change its sums).
+        # The second stages only now, with the workers done; each is fitted with one BLAS thread
+        # (see ContextStack.fit), and its out-of-fold predictions are made with one too.
         for j, rows in enumerate(stacks):
             stack = clone(model).fit(
                 df.iloc[rows],
@@ -143,7 +144,8 @@ def fit_and_cross_validate(
                 fitted={local: fitted[g] for local, g in needs[j].items()},
             )
             if j < len(folds):
-                parts.append(predict(stack, df.iloc[folds[j][1]]).assign(fold=j))
+                with threadpool_limits(limits=1, user_api="blas"):
+                    parts.append(predict(stack, df.iloc[folds[j][1]]).assign(fold=j))
                 say(f"fold {j + 1}/{len(folds)}")
             if bar is not None:
                 bar.update(1)
