@@ -78,6 +78,16 @@ def test_a_fold_without_a_rare_label_keeps_the_score_columns_aligned():
     assert stack.predict_proba(df).shape == (len(df), 4)
 
 
+def test_explicit_splits_must_hold_out_every_turn_once():
+    df = _apology_sessions(6)
+    stack = ContextStack(_text_only_first_stage(), cv=3)
+    first, second = np.arange(0, 9), np.arange(9, 18)
+    with pytest.raises(ValueError, match="held-out rows must be every row of X, each once"):
+        stack.fit(df, df["label"], splits=[(second, first)])
+    fitted = stack.fit(df, df["label"], splits=[(second, first), (first, second)])
+    assert fitted.predict_proba(df).shape == (18, 3)
+
+
 def test_a_context_stage_without_a_first_stage_says_what_it_needs():
     with pytest.raises(ValueError, match="needs a first-stage estimator"):
         ContextStack().fit(_apology_sessions(4), np.array(["none"] * 12))
