@@ -141,20 +141,26 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         self.prior_power = prior_power
         self.threshold = threshold
 
-    def fit(self, X: pd.DataFrame, y, groups=None, sample_weight=None, fitted=None):
+    def fit(self, X: pd.DataFrame, y, groups=None, sample_weight=None, fitted=None, splits=None):
         """Fit on a turns table; ``groups`` (default: ``session_id``) keeps sessions whole.
 
         ``sample_weight`` weighs turns in both stages (for example, to count sessions written
         rupture-dense for less than sessions written at natural density). Turns whose label is
         empty were not coded: they are left out of both fits but kept as the context of the
         turns around them, so a table of partly coded sessions (a review queue's corrections)
-        trains the same model as if only the coded turns had labels.
+        trains the same model as if only the coded turns had labels. Both stages are fitted
+        with one BLAS thread, so the model is the same on a machine with any number of cores.
 
         ``fitted`` saves work, never changes the model: it maps :func:`rows_key` of row
         positions of ``X`` to a first stage already fitted on those rows (by
         :func:`fit_first_stage`, with the same table, labels and weights), which ``fit`` then
         uses instead of fitting it again. Cross-validation of a stack fits the same first stages
         as the stack's own folds, and :mod:`rupture_nlp.training` fits them in parallel.
+
+        ``splits`` gives the ``(train rows, held-out rows)`` of the out-of-fold scores instead of
+        :meth:`fold_splits` (row positions of ``X``; the held-out parts must hold out each row
+        once): a cross-validation's stack can then take the other outer folds as its inner ones,
+        so that two of its stacks share first stages (see :mod:`rupture_nlp.training`).
         """
         if self.first is None:
             raise ValueError(
@@ -176,18 +182,25 @@ class ContextStack(ClassifierMixin, BaseEstimator):
                 self.first, X.iloc[rows], y[rows], None if w is None else w[rows]
             )
 
+        splits = self.fold_splits(X, groups) if splits is None else list(splits)
+        held_out = np.sort(np.concatenate([np.empty(0, np.int64), *(te for _, te in splits)]))
+        if not np.array_equal(held_out, np.arange(len(X))):
+            raise ValueError("the splits' held-out rows must be every row of X, each once")
         oof = np.zeros((len(X), len(self.classes_)))
-        for tr, te in self.fold_splits(X, groups):
+        for tr, te in splits:
             oof[te] = self._scores(first_stage(tr), X.iloc[te])
         self.first_ = first_stage(np.arange(len(X)))
         second = self.second if self.second is not None else LogisticRegression(max_iter=2000)
         rows = np.flatnonzero(coded)
-        self.second_ = _fit_weighted(
-            clone(second),
-            self._context(oof, X)[rows],
-            y[rows],
-            None if w is None else w[rows],
-        )
+        # One BLAS thread, as for the first stages: the model must not depend on the machine's
+        # core count, and a logistic regression's BLAS threads crawl on busy cores (10x measured).
+        with threadpool_limits(limits=1, user_api="blas"):
+            self.second_ = _fit_weighted(
+                clone(second),
+                self._context(oof, X)[rows],
+                y[rows],
+                None if w is None else w[rows],
+            )
         self.class_prior_ = np.array([np.mean(y[rows] == c) for c in self.classes_])
         return self
 

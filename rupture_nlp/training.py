@@ -4,11 +4,14 @@ Training cross-validates before it fits the model it saves, and both fit context
 (:class:`~rupture_nlp.context.ContextStack`), each of which fits a first stage per inner fold and
 one on all its turns: 36 first-stage fits for five folds. They overlap: the final stack's inner
 folds are the cross-validation's folds (the same ``GroupKFold`` on the same sessions), so its
-fold models are the first stages the cross-validation's stacks fit on all their turns. So the
-turns are encoded once (:func:`~rupture_nlp.preprocess.reusing_encoding`), each distinct
-first stage is fitted once (31 of them), in worker processes, and the stacks are put together
-from them. Every fit is the one the plain loop makes, so the model and the metrics are the
-same with any number of workers; the file is byte for byte the same for the same number (with
+fold models are the first stages the cross-validation's stacks fit on all their turns. And the
+stack of outer fold ``j`` takes the other outer folds as its inner folds (four, for five), so
+its fold model without outer fold ``i`` is fitted on the turns of neither ``i`` nor ``j``: the
+one the stack of fold ``i`` needs without fold ``j``. So the turns are encoded once
+(:func:`~rupture_nlp.preprocess.reusing_encoding`), each distinct first stage is fitted once
+(1 + k + k(k-1)/2 of them: 16 for five folds), in worker processes, and the stacks are put
+together from them. Every fit is the one the plain loop makes, so the model and the metrics are
+the same with any number of workers; the file is byte for byte the same for the same number (with
 another, pickle may share objects differently: measured on the corpus, equal coefficients).
 """
 
@@ -21,6 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
 
 from .context import fit_first_stage, rows_key
 from .evaluation import metrics_of_predictions
@@ -58,6 +62,19 @@ def _fit_part(first, part: pd.DataFrame, y: np.ndarray, encoding):
         return fit_first_stage(first, part, y)
 
 
+def _other_folds(folds, j: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The inner splits of outer fold ``j``'s stack: each other outer fold held out in turn, as
+    row positions of the stack's own turns (``folds[j]``'s training rows)."""
+    rows = folds[j][0]
+    local = np.full(rows.max() + 1, -1)
+    local[rows] = np.arange(len(rows))
+    return [
+        (local[np.setdiff1d(rows, held)], local[held])
+        for i, (_, held) in enumerate(folds)
+        if i != j
+    ]
+
+
 def fit_and_cross_validate(
     model,
     df: pd.DataFrame,
@@ -69,11 +86,14 @@ def fit_and_cross_validate(
 ):
     """``model`` fitted on ``df``, and its session-grouped out-of-fold predictions.
 
-    The same model and predictions as fitting a clone of ``model`` on all of ``df`` and
-    :func:`~rupture_nlp.evaluation.cross_val_predictions` with ``k=cv`` (``None`` for them when
-    ``cv`` < 2), with each first stage fitted once, ``n_jobs`` at a time in worker processes;
-    see the module docstring. ``progress`` hears each fold as
-    its predictions are made; a tqdm-like ``bar`` is updated after each fold and the final model.
+    The same model as fitting a clone of ``model`` on all of ``df``; the predictions (``None``
+    when ``cv`` < 2) are those of a clone fitted on each of ``k=cv`` ``GroupKFold`` folds' training
+    turns with the other folds as its inner folds (``ContextStack.fit``'s ``splits``; with two
+    folds, one other is too few, and each stack takes its own inner folds as
+    :func:`~rupture_nlp.evaluation.cross_val_predictions` does). Each first stage is fitted once,
+    ``n_jobs`` at a time in worker processes; see the module docstring. ``progress`` hears each
+    fold as its predictions are made; a tqdm-like ``bar`` is updated after each fold and the
+    final model.
     """
     say = progress or (lambda _msg: None)
     y = df["label"].to_numpy()
@@ -85,9 +105,14 @@ def fit_and_cross_validate(
     # a stack per fold (fitted on the fold's training turns) and the final one on every turn,
     # and the training rows (positions in df) of every first stage each stack fits
     stacks = [tr for tr, _ in folds] + [np.arange(len(df))]
+    # each stack's inner splits; None: its own fold_splits (the final stack's are the folds
+    # themselves when cv is the model's cv)
+    splits = [_other_folds(folds, j) if len(folds) > 2 else None for j in range(len(folds))]
+    splits.append(None)
     needs = []  # per stack: rows_key of its rows -> rows_key of the same rows of df
-    for rows in stacks:
-        inner = [tr for tr, _ in model.fold_splits(df.iloc[rows], groups[rows])]
+    for rows, given in zip(stacks, splits, strict=True):
+        own = given or model.fold_splits(df.iloc[rows], groups[rows])
+        inner = [tr for tr, _ in own]
         needs.append(
             {rows_key(local): rows_key(rows[local]) for local in [*inner, np.arange(len(rows))]}
         )
@@ -109,17 +134,19 @@ def fit_and_cross_validate(
         fits = in_workers(_fit_part, tasks, n_jobs)
         fitted = {everything: fit_first_stage(model.first, df, y)}  # while the workers fit
         fitted.update(zip(todo, fits, strict=True))
-        # The second stages only now, with the workers done: a logistic regression's BLAS
-        # threads crawl on cores that are busy (and one thread would change its sums).
+        # The second stages only now, with the workers done; each is fitted with one BLAS thread
+        # (see ContextStack.fit), and its out-of-fold predictions are made with one too.
         for j, rows in enumerate(stacks):
             stack = clone(model).fit(
                 df.iloc[rows],
                 y[rows],
                 groups=groups[rows],
                 fitted={local: fitted[g] for local, g in needs[j].items()},
+                splits=splits[j],
             )
             if j < len(folds):
-                parts.append(predict(stack, df.iloc[folds[j][1]]).assign(fold=j))
+                with threadpool_limits(limits=1, user_api="blas"):
+                    parts.append(predict(stack, df.iloc[folds[j][1]]).assign(fold=j))
                 say(f"fold {j + 1}/{len(folds)}")
             if bar is not None:
                 bar.update(1)

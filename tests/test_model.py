@@ -78,6 +78,16 @@ def test_a_fold_without_a_rare_label_keeps_the_score_columns_aligned():
     assert stack.predict_proba(df).shape == (len(df), 4)
 
 
+def test_explicit_splits_must_hold_out_every_turn_once():
+    df = _apology_sessions(6)
+    stack = ContextStack(_text_only_first_stage(), cv=3)
+    first, second = np.arange(0, 9), np.arange(9, 18)
+    with pytest.raises(ValueError, match="held-out rows must be every row of X, each once"):
+        stack.fit(df, df["label"], splits=[(second, first)])
+    fitted = stack.fit(df, df["label"], splits=[(second, first), (first, second)])
+    assert fitted.predict_proba(df).shape == (18, 3)
+
+
 def test_a_context_stage_without_a_first_stage_says_what_it_needs():
     with pytest.raises(ValueError, match="needs a first-stage estimator"):
         ContextStack().fit(_apology_sessions(4), np.array(["none"] * 12))
@@ -348,6 +358,47 @@ def test_a_training_in_another_process_writes_the_identical_model_file(
     )
     # mini_model: trained in this process, without cross-validation
     assert file_sha256(tmp_path / "again.joblib") == file_sha256(mini_model)
+
+
+def test_the_model_file_does_not_depend_on_the_blas_threads(tmp_path, mini_csv):
+    """Same data and seed, same model on a machine with any number of cores: a training with
+    BLAS's own thread count (one per core) writes the file one with a single thread writes."""
+    import subprocess
+    import sys
+
+    from rupture_nlp.modelio import file_sha256, read_metadata
+
+    exe = str(Path(sys.executable).parent / "rupture")
+    threads = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    unset = {k: v for k, v in os.environ.items() if k not in threads}
+    for name, env in [("cores", unset), ("one", {**unset, **dict.fromkeys(threads, "1")})]:
+        out = str(tmp_path / f"{name}.joblib")
+        cmd = [exe, "train", mini_csv, "-o", out, "--cv", "3", "--jobs", "2"]
+        subprocess.run(cmd, check=True, capture_output=True, env=env)
+    assert file_sha256(tmp_path / "cores.joblib") == file_sha256(tmp_path / "one.joblib")
+    cv = [read_metadata(tmp_path / f"{n}.joblib")["cv_metrics"] for n in ("cores", "one")]
+    assert cv[0] == cv[1]
+
+
+class _ThreadCountingLogisticRegression(LogisticRegression):
+    def fit(self, X, y, sample_weight=None):
+        from threadpoolctl import threadpool_info
+
+        self.blas_threads_ = {
+            i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"
+        }
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_the_second_stage_is_fitted_with_one_blas_thread():
+    """Its sums then do not depend on the cores (nor does it crawl when they are busy)."""
+    from threadpoolctl import threadpool_limits
+
+    df = _apology_sessions(12)
+    stack = ContextStack(_text_only_first_stage(), _ThreadCountingLogisticRegression(), cv=3)
+    with threadpool_limits(limits=2, user_api="blas"):
+        stack.fit(df, df["label"])
+    assert stack.second_.blas_threads_ == {1}
 
 
 def test_uncoded_turns_are_context_not_training_rows(mini_df):

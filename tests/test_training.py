@@ -1,17 +1,20 @@
 """Training's cross-validation and final fit, done once per first stage and in parallel, against
-the plain loop they replace: the same model file and the same out-of-fold predictions."""
+the plain loops they replace: the same model file and the same out-of-fold predictions."""
 
 from __future__ import annotations
 
 import io
+import itertools
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import GroupKFold
 
+from rupture_nlp.context import fit_first_stage
 from rupture_nlp.evaluation import cross_val_predictions, metrics_of_predictions
-from rupture_nlp.model import build_model, train
+from rupture_nlp.model import build_model, predict, train
 from rupture_nlp.training import fit_and_cross_validate, train_and_save
 
 
@@ -21,10 +24,27 @@ def _pickled(model) -> bytes:
     return buffer.getvalue()
 
 
+def _nested_predictions(df: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The plain loop: the stack of each of k session folds fitted on the other folds' turns,
+    with those folds (by their sessions) as its inner folds, and predicting its own fold."""
+    folds = list(GroupKFold(n_splits=k).split(df, groups=df["session_id"]))
+    parts = []
+    for j, (tr, te) in enumerate(folds):
+        part = df.iloc[tr]
+        inner = []
+        for i, (_, held) in enumerate(folds):
+            out = part["session_id"].isin(df["session_id"].iloc[held]).to_numpy()
+            if i != j:
+                inner.append((np.flatnonzero(~out), np.flatnonzero(out)))
+        stack = build_model().fit(part, part["label"].to_numpy(), splits=inner)
+        parts.append(predict(stack, df.iloc[te]).assign(fold=j))
+    return pd.concat(parts).loc[df.index]
+
+
 @pytest.fixture(scope="module")
 def slow(mini_df):
-    """What training did before: cross_val_predictions, then train on every turn."""
-    return cross_val_predictions(mini_df, k=3, model=build_model()), train(mini_df)
+    """The plain loops: each fold's stack on its own, then train on every turn."""
+    return _nested_predictions(mini_df, k=3), train(mini_df)
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
@@ -47,7 +67,7 @@ def test_folds_that_are_not_the_stacks_own_still_give_the_same_model(mini_df):
 def test_partly_coded_sessions_train_the_same_way(mini_df, tmp_path):
     partial = mini_df.assign(label=np.where(mini_df["turn"] % 4 == 0, "", mini_df["label"]))
     meta = train_and_save(partial, tmp_path / "p.joblib", cv=3, allow_uncoded=True, n_jobs=2)
-    slow_pred = cross_val_predictions(partial, k=3, model=build_model())
+    slow_pred = _nested_predictions(partial, k=3)
     assert meta["cv_metrics"] == metrics_of_predictions(slow_pred[slow_pred["label"] != ""])
     assert meta["n_coded_turns"] == int((partial["label"] != "").sum())
     plain = train_and_save(partial, tmp_path / "q.joblib", cv=0, allow_uncoded=True, n_jobs=1)
@@ -57,3 +77,22 @@ def test_partly_coded_sessions_train_the_same_way(mini_df, tmp_path):
 def test_without_cross_validation_there_are_no_predictions(mini_df):
     model, pred = fit_and_cross_validate(build_model(), mini_df, cv=0)
     assert pred is None and _pickled(model) == _pickled(train(mini_df))
+
+
+def test_five_folds_fit_sixteen_first_stages(mini_df, monkeypatch):
+    """1 on every turn, 5 without one fold, 10 without two: each fits once, and no stack fits
+    one of its own (ContextStack.fit would, through rupture_nlp.context)."""
+    g = mini_df["session_id"]
+    rows = []
+
+    def counting(first, X, y, sample_weight=None):
+        rows.append(frozenset(X.index))
+        return fit_first_stage(first, X, y, sample_weight)
+
+    monkeypatch.setattr("rupture_nlp.training.fit_first_stage", counting)
+    monkeypatch.setattr("rupture_nlp.context.fit_first_stage", counting)
+    fit_and_cross_validate(build_model(), mini_df, cv=5)
+    folds = [frozenset(mini_df.index[te]) for _, te in GroupKFold(5).split(mini_df, groups=g)]
+    every = frozenset(mini_df.index)
+    without = {every - a - b for a, b in itertools.combinations_with_replacement(folds, 2)}
+    assert len(rows) == len(set(rows)) == 16 and set(rows) == without | {every}
