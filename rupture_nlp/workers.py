@@ -20,8 +20,9 @@ def in_workers(fn: Callable, tasks: Iterable[tuple], n_jobs: int) -> Iterator:
     """``fn(*task)`` for each task, in order.
 
     With ``n_jobs`` > 1 the calls run in that many worker processes; the first ``2 * n_jobs``
-    are submitted before this returns (so the caller can work while they run), and then one
-    more each time a result is taken, so memory holds at most that many tasks and results.
+    are submitted before this returns (so the caller can work while they run), and one more
+    each time the caller comes back for the next result, so at most that many tasks are taken
+    from ``tasks`` ahead of the caller, whatever the workers' speed.
     With ``n_jobs`` <= 1 the calls run here, one as each result is taken.
     """
     tasks = iter(tasks)
@@ -36,9 +37,8 @@ def in_workers(fn: Callable, tasks: Iterable[tuple], n_jobs: int) -> Iterator:
 
     def results():
         while pending:
-            done = pending.popleft().result()
+            yield pending.popleft().result()
             for task in itertools.islice(tasks, 1):
                 pending.append(executor.submit(fn, *task))
-            yield done
 
     return results()

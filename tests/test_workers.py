@@ -31,8 +31,10 @@ def test_at_most_twice_the_workers_are_taken_from_the_tasks_ahead():
     results = in_workers(_square_and_pid, recorded(10, taken), 2)
     assert taken == [0, 1, 2, 3]  # submitted before the first result is asked for
     next(results)
+    assert taken == [0, 1, 2, 3]  # none more while the caller holds a result
+    next(results)
     assert taken == [0, 1, 2, 3, 4]
-    assert [r for r, _ in results] == [x * x for x in range(1, 10)]
+    assert [r for r, _ in results] == [x * x for x in range(2, 10)]
 
 
 def test_inline_work_is_lazy():
