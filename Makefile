@@ -6,7 +6,7 @@ MODEL := models/rupture-default.joblib
 SEED ?= 0
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install test lint format model demo evaluate bench datacard speaker-roles browser clean
+.PHONY: install test lint format model demo evaluate bench bench-quick datacard speaker-roles browser clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,10 +65,14 @@ browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 ## Speed and memory against the tokenizer, written into the README's Performance section;
-## BENCH_ARGS=--quick for a smoke run, BENCH_ARGS='--only dask' to re-measure one section.
+## BENCH_ARGS='--only dask' to re-measure one section; make bench-quick is a smoke run that
+## leaves the README alone.
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python benchmarks/bench.py --write README.md $(BENCH_ARGS)
+
+bench-quick: install
+	$(BIN)/python benchmarks/bench.py --quick
 
 clean:
 	rm -rf out bench-out .pytest_cache

@@ -545,6 +545,8 @@ def main(argv=None) -> None:
         help="fill the <!-- bench:start --> ... <!-- bench:end --> block of PATH (the README)",
     )
     args = ap.parse_args(argv)
+    if args.write and args.quick:
+        ap.error("--quick figures are a smoke test, not for the README: drop --write (or --quick)")
     if args.write:
         block_bounds(args.write)  # refuse before the run, not after an hour of it
     load_start = os.getloadavg()

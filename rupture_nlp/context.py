@@ -80,7 +80,7 @@ def fit_first_stage(first, X: pd.DataFrame, y, sample_weight=None):
     first stages (the uncoded turns as context only), so that a first stage fitted elsewhere (in
     a worker process, or once for two stacks) is the one ``fit`` would have made."""
     y = np.asarray(y)
-    # One BLAS thread, as in a joblib worker: where the solver uses BLAS (liblinear's primal
+    # One BLAS thread: where the solver uses BLAS (liblinear's primal
     # solver does, when there are more turns than features), its sums then do not depend on
     # whether the fit ran in a worker process or on how many cores the machine has.
     with threadpool_limits(limits=1, user_api="blas"):
@@ -113,10 +113,12 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         the label's share of training turns). 0 is the most probable label; larger values trade
         precision of the rare marker labels for their recall.
     threshold : float
-        A label other than ``none`` is predicted only when its probability is at least this;
-        below it the turn is ``none``. 0 leaves the rule above alone; 0.5 flags a turn only when
-        the model finds a marker more likely than not, which keeps the turns that sit between
-        two labels near a half (a short answer in a new setting) from being flagged.
+        A label other than ``none`` (a marker or a repair) is predicted only when its
+        probability is at least this; below it the turn is ``none``. 0 leaves the most probable
+        label; 0.5 flags a turn only when the model finds it more likely than not, which keeps
+        the turns that sit between two labels near a half (a short answer in a new setting)
+        from being flagged. It cannot be combined with ``prior_power``: at 0.5 the label that
+        passes is already the most probable one, so tempering could only take flags away.
 
     Attributes
     ----------
@@ -167,6 +169,10 @@ class ContextStack(ClassifierMixin, BaseEstimator):
                 "ContextStack needs a first-stage estimator; rupture_nlp.model.build_model() "
                 "gives the project's"
             )
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, not {self.threshold}")
+        if self.threshold and self.prior_power:
+            raise ValueError("prior_power needs threshold=0 (see ContextStack)")
         fitted = fitted or {}
         y = np.asarray(y)
         coded = coded_mask(y)
@@ -186,6 +192,8 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         held_out = np.sort(np.concatenate([np.empty(0, np.int64), *(te for _, te in splits)]))
         if not np.array_equal(held_out, np.arange(len(X))):
             raise ValueError("the splits' held-out rows must be every row of X, each once")
+        if any(np.intersect1d(tr, te).size for tr, te in splits):
+            raise ValueError("a split trains on rows it holds out")
         oof = np.zeros((len(X), len(self.classes_)))
         for tr, te in splits:
             oof[te] = self._scores(first_stage(tr), X.iloc[te])

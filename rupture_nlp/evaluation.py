@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
 
 from .agreement import session_frequency_icc
 from .labels import LABELS, MARKERS
@@ -114,7 +115,9 @@ def metrics(y_true, y_pred, proba: np.ndarray | None = None) -> dict:
 
 
 def _fold_predictions(model, train_df: pd.DataFrame, test_df: pd.DataFrame, fold: int):
-    return predict(fit_model(clone(model), train_df), test_df).assign(fold=fold)
+    # one BLAS thread here and in a worker alike, so a fold predicts the same either way
+    with threadpool_limits(limits=1, user_api="blas"):
+        return predict(fit_model(clone(model), train_df), test_df).assign(fold=fold)
 
 
 def cross_val_predictions(
@@ -132,9 +135,12 @@ def cross_val_predictions(
     ``groups_column="writer"`` holds out whole writers: with ``k`` equal to the number of
     writers, leave one writer out. ``progress`` hears ``"fold i/k"`` before each fold (as each
     fold is done with ``n_jobs`` > 1); a tqdm-like ``bar`` is updated after it. ``n_jobs`` > 1
-    fits folds in that many worker processes (:func:`~rupture_nlp.workers.in_workers`): each fold's model is the one fitted in
-    this process up to the last bits of its probabilities (a worker's BLAS runs one thread,
-    which sums in another order), so predicted labels can differ only on exact ties.
+    fits folds in that many worker processes (:func:`~rupture_nlp.workers.in_workers`), with
+    the same predictions: every fold runs with one BLAS thread wherever it runs.
+
+    The stacks here take their own inner folds (``model.cv`` of them in each fold's training
+    turns); ``rupture train --cv`` gives each fold's stack the other outer folds instead
+    (:mod:`rupture_nlp.training`), so the two report slightly different figures for one ``k``.
     """
     model = model if model is not None else build_model(seed=seed)
     groups = df[groups_column].to_numpy()

@@ -16,7 +16,9 @@ prior_versus)`` when the model tempers its decision by the label priors. Not the
 label's score alone: the probabilities are a softmax, unchanged when the same amount is added to
 every label's score, so one label's score has no fixed zero; a word can raise it and still favour
 another label more. The margin is positive exactly when the label wins, and each term's sign says
-whether it pushed towards the label or towards the runner-up. A term of ``+0.7`` alone multiplies
+whether it pushed towards the label or towards the runner-up; a turn the model's ``threshold``
+makes ``none`` (its most probable label was a marker or repair under it) has that label as its
+runner-up and a negative margin. A term of ``+0.7`` alone multiplies
 the odds of the label over the runner-up by ``e**0.7``, about two.
 
 **Reasons** group the terms for a reader (:func:`explain`, :func:`why`):

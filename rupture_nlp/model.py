@@ -41,7 +41,7 @@ __all__ = [
 
 PROBA_COLUMNS = tuple(f"p_{label}" for label in LABELS)
 
-#: Chosen by leave-one-writer-out cross-validation and on real client conversations (README
+#: Chosen by holding writers out, on the dev split and on real client conversations (README
 #: "Model"); every key is a real parameter of the model, so grid search can reach it.
 DEFAULT_PARAMS = {
     "first__clf__C": 0.3,
@@ -169,9 +169,10 @@ def predict(model, df: pd.DataFrame, chunk_turns: int = 20_000) -> pd.DataFrame:
     or the path of a model file, loaded with the same checks as ``load_model``.
 
     ``p_<label>`` are calibrated probabilities; ``predicted_label`` is the classifier's decision:
-    the most probable label, and ``none`` where that is a marker with a probability under the
-    model's ``threshold`` (one half by default); a ``prior_power`` tempers it towards the rare
-    marker labels (see :class:`~rupture_nlp.context.ContextStack`).
+    the most probable label, and ``none`` where that is a marker or a repair with a probability
+    under the model's ``threshold`` (one half by default); a model built with ``threshold=0`` may
+    instead temper it towards the rare labels with ``prior_power``
+    (see :class:`~rupture_nlp.context.ContextStack`).
 
     Turns go through the model in pieces of whole sessions of about ``chunk_turns`` turns: the
     sparse feature matrices of a piece stay in the processor's cache, which makes a large table

@@ -2,7 +2,7 @@
 
 Training cross-validates before it fits the model it saves, and both fit context stacks
 (:class:`~rupture_nlp.context.ContextStack`), each of which fits a first stage per inner fold and
-one on all its turns: 36 first-stage fits for five folds. They overlap: the final stack's inner
+one on all its turns: 31 first-stage fits for five folds, done one by one. They overlap: the final stack's inner
 folds are the cross-validation's folds (the same ``GroupKFold`` on the same sessions), so its
 fold models are the first stages the cross-validation's stacks fit on all their turns. And the
 stack of outer fold ``j`` takes the other outer folds as its inner folds (four, for five), so

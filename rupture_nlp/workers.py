@@ -22,7 +22,9 @@ def in_workers(fn: Callable, tasks: Iterable[tuple], n_jobs: int) -> Iterator:
     With ``n_jobs`` > 1 the calls run in that many worker processes; the first ``2 * n_jobs``
     are submitted before this returns (so the caller can work while they run), and one more
     each time the caller comes back for the next result, so at most that many tasks are taken
-    from ``tasks`` ahead of the caller, whatever the workers' speed.
+    from ``tasks`` ahead of the caller, whatever the workers' speed. A caller that stops early
+    (or a task that fails) cancels the tasks not yet started; those already running finish in
+    the background.
     With ``n_jobs`` <= 1 the calls run here, one as each result is taken.
     """
     tasks = iter(tasks)
@@ -36,9 +38,13 @@ def in_workers(fn: Callable, tasks: Iterable[tuple], n_jobs: int) -> Iterator:
     )
 
     def results():
-        while pending:
-            yield pending.popleft().result()
-            for task in itertools.islice(tasks, 1):
-                pending.append(executor.submit(fn, *task))
+        try:
+            while pending:
+                yield pending.popleft().result()
+                for task in itertools.islice(tasks, 1):
+                    pending.append(executor.submit(fn, *task))
+        finally:  # the caller stopped early or a task failed: drop what has not started
+            for future in pending:
+                future.cancel()
 
     return results()

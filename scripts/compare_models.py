@@ -258,8 +258,15 @@ def main(argv=None) -> None:
         default=10,
         help="folds grouped by writer (the number of writers: leave one writer out)",
     )
-    ap.add_argument("--jobs", type=int, default=1, help="folds fitted at once, in processes")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="writer folds fitted at once, in worker processes (the other figures use one)",
+    )
     args = ap.parse_args(argv)
+    if args.writer_folds < 2:
+        ap.error("--writer-folds needs at least 2 folds")
     pd.set_option("display.width", 200)
     corpus = load_corpus(args.data)
     train_df = corpus[corpus["split"] == "train"].reset_index(drop=True)

@@ -242,13 +242,22 @@ def test_write_refuses_a_file_without_the_markers_before_running_anything(bench,
     readme.write_text(text, encoding="utf-8")
     out = tmp_path / "bench-out"
     with pytest.raises(SystemExit) as caught:
-        bench.main(["--quick", "--only", "throughput", "--out", str(out), "--write", str(readme)])
+        bench.main(["--only", "throughput", "--out", str(out), "--write", str(readme)])
     assert str(caught.value) == (
         f"{readme}: no <!-- bench:start --> ... <!-- bench:end --> block to fill; put those two "
         "lines, once each, where the figures should go"
     )
     assert readme.read_text(encoding="utf-8") == text
     assert not out.exists()  # refused before the benchmark started
+
+
+def test_quick_figures_are_not_written_into_the_readme(bench, tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- bench:start -->\n<!-- bench:end -->\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as caught:
+        bench.main(["--quick", "--out", str(tmp_path / "out"), "--write", str(readme)])
+    assert caught.value.code == 2 and "drop --write" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_write_refuses_a_missing_file(bench, tmp_path):

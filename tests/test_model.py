@@ -421,3 +421,10 @@ def test_uncoded_turns_are_context_not_training_rows(mini_df):
         train(partial.iloc[:4].assign(label=["none", "", "none", "none"]))
     with pytest.raises(TranscriptError, match="no coded turns to train on"):
         train(partial.assign(label=""), allow_uncoded=True)
+
+
+def test_threshold_and_prior_power_together_are_refused(mini_df):
+    with pytest.raises(ValueError, match="prior_power needs threshold=0"):
+        train(mini_df, prior_power=0.25)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        train(mini_df, threshold=1.5)
