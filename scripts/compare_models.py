@@ -163,17 +163,18 @@ def learning_curve(train_df, test_df, full_model) -> list[dict]:
     return out
 
 
-def leave_writers_out(df, k: int, n_jobs: int = 1) -> tuple[dict, list[dict]]:
-    """Out-of-writer predictions: ``k`` folds grouped by writer, so every writer's sessions are
-    predicted by a model that saw none of that writer's (``k`` = number of writers: leave one
-    writer out)."""
+def leave_writers_out(df, k: int, n_jobs: int = 1) -> dict:
+    """Out-of-writer figures: ``k`` folds grouped by writer (at most one per writer), so every
+    writer's sessions are predicted by a model that saw none of that writer's (``k`` = number
+    of writers: leave one writer out). Returns the folds used, the figures by density and per
+    writer."""
     k = min(k, df["writer"].nunique())
     pred = cross_val_predictions(df, k=k, seed=SEED, groups_column="writer", n_jobs=n_jobs)
     per = [
         {"held-out writer": w, "density": part["density"].iloc[0], **figures(part)}
         for w, part in pred.groupby("writer")
     ]
-    return by_density(pred), per
+    return {"folds": k, "overall": by_density(pred), "per_writer": per}
 
 
 def md_table(rows: list[dict], columns: list[str]) -> str:
@@ -285,10 +286,10 @@ def main(argv=None) -> None:
         print("real:", result["real"], "\n")
     if not args.quick:
         dev_train = corpus[corpus["split"] != "test"].reset_index(drop=True)
-        overall, per = leave_writers_out(dev_train, args.writer_folds, args.jobs)
-        k = min(args.writer_folds, dev_train["writer"].nunique())
-        result["leave_writers_out"] = {"folds": k, "overall": overall, "per_writer": per}
-        print(pd.DataFrame(per).to_string(index=False), "\n", overall, "\n")
+        lwo = result["leave_writers_out"] = leave_writers_out(
+            dev_train, args.writer_folds, args.jobs
+        )
+        print(pd.DataFrame(lwo["per_writer"]).to_string(index=False), "\n", lwo["overall"], "\n")
     result["learning_curve"] = learning_curve(train_df, test_df, default_model)
     print(pd.DataFrame(result["learning_curve"]).to_string(index=False))
     if args.out:
