@@ -251,8 +251,10 @@ class ContextStack(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "second_")
-        proba = self.second_.predict_proba(self._context(self._scores(self.first_, X), X))
-        return proba
+        context = self._context(self._scores(self.first_, X), X)
+        # one BLAS thread, as in fit: the probabilities do not depend on where they are made
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self.second_.predict_proba(context)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.decide(self.predict_proba(X))

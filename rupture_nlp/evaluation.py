@@ -12,7 +12,6 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
-from threadpoolctl import threadpool_limits
 
 from .agreement import session_frequency_icc
 from .labels import LABELS, MARKERS
@@ -115,9 +114,7 @@ def metrics(y_true, y_pred, proba: np.ndarray | None = None) -> dict:
 
 
 def _fold_predictions(model, train_df: pd.DataFrame, test_df: pd.DataFrame, fold: int):
-    # one BLAS thread here and in a worker alike, so a fold predicts the same either way
-    with threadpool_limits(limits=1, user_api="blas"):
-        return predict(fit_model(clone(model), train_df), test_df).assign(fold=fold)
+    return predict(fit_model(clone(model), train_df), test_df).assign(fold=fold)
 
 
 def cross_val_predictions(
@@ -136,7 +133,7 @@ def cross_val_predictions(
     writers, leave one writer out. ``progress`` hears ``"fold i/k"`` before each fold (as each
     fold is done with ``n_jobs`` > 1); a tqdm-like ``bar`` is updated after it. ``n_jobs`` > 1
     fits folds in that many worker processes (:func:`~rupture_nlp.workers.in_workers`), with
-    the same predictions: every fold runs with one BLAS thread wherever it runs.
+    the same predictions: the model fits and predicts with one BLAS thread wherever it runs.
 
     The stacks here take their own inner folds (``model.cv`` of them in each fold's training
     turns); ``rupture train --cv`` gives each fold's stack the other outer folds instead

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
-from threadpoolctl import threadpool_limits
 
 from .context import fit_first_stage, rows_key
 from .evaluation import metrics_of_predictions
@@ -134,8 +133,8 @@ def fit_and_cross_validate(
         fits = in_workers(_fit_part, tasks, n_jobs)
         fitted = {everything: fit_first_stage(model.first, df, y)}  # while the workers fit
         fitted.update(zip(todo, fits, strict=True))
-        # The second stages only now, with the workers done; each is fitted with one BLAS thread
-        # (see ContextStack.fit), and its out-of-fold predictions are made with one too.
+        # The second stages only now, with the workers done; each is fitted, and predicts, with
+        # one BLAS thread (see ContextStack).
         for j, rows in enumerate(stacks):
             stack = clone(model).fit(
                 df.iloc[rows],
@@ -145,8 +144,7 @@ def fit_and_cross_validate(
                 splits=splits[j],
             )
             if j < len(folds):
-                with threadpool_limits(limits=1, user_api="blas"):
-                    parts.append(predict(stack, df.iloc[folds[j][1]]).assign(fold=j))
+                parts.append(predict(stack, df.iloc[folds[j][1]]).assign(fold=j))
                 say(f"fold {j + 1}/{len(folds)}")
             if bar is not None:
                 bar.update(1)
