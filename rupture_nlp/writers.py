@@ -328,40 +328,26 @@ class TableWriter:
         if suffix == ".jsonl":
             text = df.to_json(orient="records", lines=True, force_ascii=False)
             self._stream.write(text if text.endswith("\n") or not text else text + "\n")
-        elif (fast := _fast_text(df, suffix)) is not None:
+        else:
             if suffix == ".tsv":
                 _check_tsv(df, self.out)
-            if self._header:
-                quoting = csv.QUOTE_MINIMAL if suffix != ".tsv" else csv.QUOTE_NONE
-                header = pd.DataFrame(columns=df.columns).to_csv(
-                    index=False,
-                    sep="\t" if suffix == ".tsv" else ",",
-                    lineterminator="\n",
-                    quoting=quoting,
-                    quotechar=None if suffix == ".tsv" else '"',
+            fast = _fast_text(df, suffix)
+            if suffix == ".tsv":
+                options = {"sep": "\t", "quoting": csv.QUOTE_NONE, "quotechar": None}
+            else:  # the fast path has no carriage returns, which alone change the quoting
+                options = {
+                    "sep": ",",
+                    "quoting": _quoting(df) if fast is None else csv.QUOTE_MINIMAL,
+                }
+            if fast is None:
+                df.to_csv(
+                    self._stream, index=False, header=self._header, lineterminator="\n", **options
                 )
-                self._stream.write(header)
-            for text in fast:
-                self._stream.write(text)
-        elif suffix == ".tsv":
-            _check_tsv(df, self.out)
-            df.to_csv(
-                self._stream,
-                index=False,
-                header=self._header,
-                sep="\t",
-                lineterminator="\n",
-                quoting=csv.QUOTE_NONE,
-                quotechar=None,
-            )
-        else:
-            df.to_csv(
-                self._stream,
-                index=False,
-                header=self._header,
-                lineterminator="\n",
-                quoting=_quoting(df),
-            )
+            else:
+                if self._header:
+                    empty = pd.DataFrame(columns=df.columns)
+                    self._stream.write(empty.to_csv(index=False, lineterminator="\n", **options))
+                self._stream.writelines(fast)
         self._header = False
 
     def __exit__(self, exc_type, exc, tb):
