@@ -37,7 +37,7 @@ from rupture_nlp.corpus import load_corpus
 from rupture_nlp.model import predict
 from rupture_nlp.preprocess import TurnEncoder, build_nlp
 from rupture_nlp.training import train_and_save
-from rupture_nlp.writers import write_table, write_text
+from rupture_nlp.writers import fill_marked_block, marked_block, write_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("throughput", "growth", "multicore", "dask", "training")
@@ -494,21 +494,17 @@ def block_bounds(path: Path) -> tuple[str, int, int]:
     """The text of ``path`` and where its bench block starts and ends; refuses (SystemExit, the
     file untouched) when the markers are not there once each and in order."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SystemExit(f"{path}: cannot read it ({e.strerror})") from None
-    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
-        raise SystemExit(
-            f"{path}: no {START} ... {END} block to fill; put those two lines, once each, "
-            "where the figures should go"
-        )
-    return text, text.index(START), text.index(END) + len(END)
+        return marked_block(path, START, END)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
 
 
 def write_block(path: Path, block: str) -> None:
     """Replace the bench block of ``path`` with ``block`` (temp file, then rename)."""
-    text, start, end = block_bounds(path)
-    write_text(path, text[:start] + block + text[end:])
+    try:
+        fill_marked_block(path, START, END, block)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
 
 
 def merge_results(earlier: dict, results: dict) -> dict:

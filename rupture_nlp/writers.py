@@ -26,6 +26,8 @@ __all__ = [
     "TableWriter",
     "atomic_path",
     "check_output",
+    "fill_marked_block",
+    "marked_block",
     "write_table",
     "write_text",
 ]
@@ -378,3 +380,32 @@ def write_text(path: str | Path, text: str) -> None:
     """Write a text file (a report) atomically."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def marked_block(path: str | Path, start: str, end: str) -> tuple[str, int, int]:
+    """The text of ``path`` and the span of its block from the line ``start`` to ``end``
+    (markers included): where the project's scripts write figures into a README or data card.
+
+    Raises ValueError naming the file when it cannot be read, or when the markers are not there
+    once each and in order (the file is then left as it is).
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read it ({e.strerror})") from None
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        raise ValueError(
+            f"{path}: no {start} ... {end} block to fill; put those two lines, once each, "
+            "where the figures should go"
+        )
+    return text, text.index(start), text.index(end) + len(end)
+
+
+def fill_marked_block(path: str | Path, start: str, end: str, block: str, write=True) -> bool:
+    """Put ``block`` (markers included) in place of :func:`marked_block`'s block of ``path``,
+    atomically; whether that changes the file. ``write=False`` only tells (a ``--check``)."""
+    text, begin, stop = marked_block(path, start, end)
+    new = text[:begin] + block + text[stop:]
+    if write:
+        write_text(path, new)
+    return new != text

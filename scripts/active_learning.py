@@ -46,6 +46,7 @@ from rupture_nlp.labels import LABELS
 from rupture_nlp.model import build_model, predict
 from rupture_nlp.preprocess import TurnEncoder
 from rupture_nlp.review_queue import select_uncertain
+from rupture_nlp.writers import fill_marked_block
 
 START, END = "<!-- active-learning:start -->", "<!-- active-learning:end -->"
 _FEATURES: dict = {}
@@ -346,12 +347,10 @@ def _publish(result: dict, write: str | None) -> None:
     print(block)
     if write:
         readme = Path(write)
-        text = readme.read_text(encoding="utf-8")
-        if START not in text or END not in text:
-            raise SystemExit(f"{readme} has no {START} ... {END} block")
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        readme.write_text(f"{head}{START}\n{block}\n{END}{tail}", encoding="utf-8")
+        try:
+            fill_marked_block(readme, START, END, f"{START}\n{block}\n{END}")
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
 
 
 if __name__ == "__main__":

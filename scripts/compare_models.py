@@ -41,6 +41,7 @@ from rupture_nlp.evaluation import cross_val_predictions, figures_by_density, pr
 from rupture_nlp.labels import LABELS
 from rupture_nlp.model import predict, require_labels, train
 from rupture_nlp.readers import read_transcripts
+from rupture_nlp.writers import fill_marked_block
 
 SEED = 0
 START, END = "<!-- model-figures:start -->", "<!-- model-figures:end -->"
@@ -296,11 +297,10 @@ def main(argv=None) -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
     if args.write:
-        text = args.write.read_text(encoding="utf-8")
-        if START not in text or END not in text:
-            raise SystemExit(f"{args.write}: no {START} ... {END} block to fill")
-        new = text[: text.index(START)] + readme_block(result) + text[text.index(END) + len(END) :]
-        args.write.write_text(new, encoding="utf-8")
+        try:
+            fill_marked_block(args.write, START, END, readme_block(result))
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
         print(f"wrote model figures into {args.write}")
 
 

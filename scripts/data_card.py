@@ -24,6 +24,7 @@ import pandas as pd
 from rupture_nlp.agreement import agreement
 from rupture_nlp.corpus import load_corpus
 from rupture_nlp.labels import LABELS, SUBTYPES
+from rupture_nlp.writers import fill_marked_block
 
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 
@@ -205,16 +206,15 @@ def main(argv=None) -> int:
     if target is None:
         print(block)
         return 0
-    text = target.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        sys.exit(f"{target}: no {START} ... {END} block to fill")
-    new = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    try:
+        changed = fill_marked_block(target, START, END, block, write=not args.check)
+    except ValueError as e:
+        sys.exit(str(e))
     if args.check:
-        if new != text:
+        if changed:
             print(f"{target} is out of date: run make datacard", file=sys.stderr)
             return 1
         return 0
-    target.write_text(new, encoding="utf-8")
     print(f"wrote figures into {target}")
     return 0
 

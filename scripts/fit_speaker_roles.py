@@ -43,6 +43,7 @@ from rupture_nlp.speakers import (
     role_accuracy,
     speaker_features,
 )
+from rupture_nlp.writers import fill_marked_block
 
 SEED = 0
 MODEL_PATH = Path(__file__).resolve().parent.parent / "rupture_nlp" / "speaker_roles.json"
@@ -244,12 +245,10 @@ def main() -> None:
         Path(args.out).write_text(json.dumps(fig, indent=2) + "\n", encoding="utf-8")
     if args.write:
         readme = Path(args.write)
-        body = readme.read_text(encoding="utf-8")
-        if START not in body or END not in body:
-            raise SystemExit(f"{readme}: no {START} ... {END} block to replace")
-        head, rest = body.split(START, 1)
-        _, tail = rest.split(END, 1)
-        readme.write_text(head + readme_block(fig) + tail, encoding="utf-8")
+        try:
+            fill_marked_block(readme, START, END, readme_block(fig))
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
         print(f"updated {readme}")
 
 

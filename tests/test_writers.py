@@ -104,3 +104,28 @@ def test_probabilities_are_written_as_numpy_writes_every_multiple_of_a_millionth
     assert _float_text(values).to_pylist() == expected.tolist()
     other = np.array([12.5, 3723.25, np.nan, 1e-07])  # times, not rounded: numpy writes them
     assert _float_text(other).to_pylist() == ["12.5", "3723.25", "", "1e-07"]
+
+
+def test_a_marked_block_is_replaced_and_the_rest_kept(tmp_path):
+    from rupture_nlp.writers import fill_marked_block
+
+    readme = tmp_path / "README.md"
+    readme.write_text("Intro.\n<!-- x:start -->\nold\n<!-- x:end -->\nOutro.\n", encoding="utf-8")
+    block = "<!-- x:start -->\nnew\n<!-- x:end -->"
+    assert fill_marked_block(readme, "<!-- x:start -->", "<!-- x:end -->", block, write=False)
+    assert "old" in readme.read_text(encoding="utf-8")  # only told
+    assert fill_marked_block(readme, "<!-- x:start -->", "<!-- x:end -->", block)
+    assert readme.read_text(encoding="utf-8") == f"Intro.\n{block}\nOutro.\n"
+    assert not fill_marked_block(readme, "<!-- x:start -->", "<!-- x:end -->", block)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+
+
+def test_markers_missing_or_out_of_order_are_refused_with_the_file_untouched(tmp_path):
+    from rupture_nlp.writers import fill_marked_block
+
+    readme = tmp_path / "README.md"
+    text = "<!-- x:end -->\n<!-- x:start -->\n"
+    readme.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"README.md: no <!-- x:start --> \.\.\. <!-- x:end -->"):
+        fill_marked_block(readme, "<!-- x:start -->", "<!-- x:end -->", "new")
+    assert readme.read_text(encoding="utf-8") == text
