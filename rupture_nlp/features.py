@@ -128,9 +128,13 @@ def _role_word_entries(enc, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     return doc, _role_columns(enc.lemmas, enc.roles[doc], n_features)
 
 
-def _role_columns(lemmas: np.ndarray, roles: np.ndarray, n_features: int) -> np.ndarray:
+def _role_columns(
+    values: np.ndarray, roles: np.ndarray, n_features: int, key: np.uint64 = _K3
+) -> np.ndarray:
+    """Hashed columns of ``values`` (lemma hashes, or columns) conjoined with each one's role;
+    each block that conjoins passes its own ``key``, so the blocks' columns do not coincide."""
     role = roles.astype(np.uint64) + np.uint64(1)
-    return ((lemmas.astype(np.uint64) * _K3 + role) % np.uint64(n_features)).astype(np.int64)
+    return ((values.astype(np.uint64) * key + role) % np.uint64(n_features)).astype(np.int64)
 
 
 def _turn_lemmas(enc, i: int) -> tuple[np.ndarray, list[str]]:
@@ -334,8 +338,7 @@ def _opening_columns(lemmas, offsets, roles, n_tokens: int, n_features: int):
     doc = np.repeat(np.arange(len(lengths)), lengths)
     keep = np.arange(len(doc)) - np.repeat(offsets[:-1], lengths) < n_tokens
     rows, cols = _ngram_entries(lemmas[keep], doc[keep], n_features)
-    role = roles[rows].astype(np.uint64) + np.uint64(1)
-    return rows, ((cols.astype(np.uint64) * _K4 + role) % np.uint64(n_features)).astype(np.int64)
+    return rows, _role_columns(cols, roles[rows], n_features, _K4)
 
 
 class OpeningWords(_HashedBlock):
