@@ -211,8 +211,8 @@ def growth(corpus, model_path: Path, sizes, work: Path) -> list[dict]:
 
 
 def training(corpus, work: Path, fractions, n_jobs: int = 2) -> list[dict]:
-    """What ``make model`` does (5-fold grouped cross-validation and the final model, ``n_jobs``
-    workers) on a share of the train split's sessions, drawn at random, for each share; times
+    """What ``make model`` does (grouped cross-validation with the model's own folds and the
+    final model, ``n_jobs`` workers) on a share of the train split's sessions, drawn at random, for each share; times
     and sizes as ratios to the smallest, to read how training grows."""
     train_df = corpus[corpus["split"] == "train"]
     order = np.random.default_rng(0).permutation(train_df["session_id"].unique())
@@ -221,7 +221,7 @@ def training(corpus, work: Path, fractions, n_jobs: int = 2) -> list[dict]:
         df = train_df[train_df["session_id"].isin(order[: max(2, round(share * len(order)))])]
         gc.collect()
         start = time.perf_counter()
-        train_and_save(df, work / "bench-train.joblib", cv=5, n_jobs=n_jobs)
+        train_and_save(df, work / "bench-train.joblib", n_jobs=n_jobs)
         runs.append((share, df, time.perf_counter() - start))
     _, smallest, first = runs[0]
     rows = [
@@ -378,7 +378,7 @@ TABLES = {
         ],
     ),
     "training": (
-        "**Training time** against corpus size (what `make model` does: 5-fold grouped "
+        "**Training time** against corpus size (what `make model` does: 3-fold grouped "
         "cross-validation and the final fit, 2 workers, on a share of the train split's sessions)",
         [
             ("share", "share of train sessions", ""),
@@ -607,7 +607,7 @@ def main(argv=None) -> None:
         shares = (0.125, 0.25) if args.quick else (0.125, 0.25, 0.5, 1)
         section(
             "training",
-            "Training time against corpus size (make model: 5-fold CV + final model, 2 workers)",
+            "Training time against corpus size (make model: 3-fold CV + final model, 2 workers)",
             lambda: training(corpus, args.out, shares),
         )
     results["load"] = {"start": list(load_start), "end": list(os.getloadavg())}

@@ -269,10 +269,11 @@ def validate(paths, every, speaker_map, columns):
 )
 @click.option(
     "--cv",
-    default=5,
-    show_default=True,
-    callback=lambda ctx, param, v: _folds(v, allow_zero=True),
-    help="Folds of session-grouped cross-validation for the recorded metrics (0: skip).",
+    type=int,
+    default=None,
+    callback=lambda ctx, param, v: v if v is None else _folds(v, allow_zero=True),
+    help="Folds of session-grouped cross-validation for the recorded metrics (default: the "
+    "model's inner folds, 3, whose fits it shares; 0: skip).",
 )
 @click.option(
     "--labels",

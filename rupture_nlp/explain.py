@@ -468,18 +468,18 @@ def contributions(
 
     Examples
     --------
-    A client's complaint in the packaged mini corpus ("And you always do this, you look at the
-    clock..."): its terms add up to ``log(p_confrontation / p_none)``.
+    A client's complaint in the packaged mini corpus ("Ten minutes? We've barely started. Why do
+    these sessions have to be fifty minutes anyway..."): its terms add up to ``log(p_confrontation / p_none)``.
 
     >>> import numpy as np
     >>> from rupture_nlp.datasets import load_fixture
     >>> from rupture_nlp.model import train
     >>> df = load_fixture()
     >>> model = train(df)
-    >>> terms = contributions(model, df, rows=[45])
+    >>> terms = contributions(model, df, rows=[43])
     >>> terms[["label", "versus"]].iloc[0].tolist()
     ['confrontation', 'none']
-    >>> p = model.predict_proba(df)[45]
+    >>> p = model.predict_proba(df)[43]
     >>> bool(np.isclose(terms["contribution"].sum(), np.log(p[0] / p[1])))
     True
     """
@@ -551,11 +551,11 @@ def explain(
     >>> from rupture_nlp.datasets import load_fixture
     >>> from rupture_nlp.model import train
     >>> df = load_fixture()
-    >>> reasons = explain(train(df), df, rows=[45])
+    >>> reasons = explain(train(df), df, rows=[43])
     >>> reasons[["label", "reason"]].to_numpy().tolist()  # doctest: +NORMALIZE_WHITESPACE
-    [['confrontation', 'next turn (therapist, reads as repair)'],
-     ['confrontation', 'words "and", "this", "look"'],
-     ['confrontation', 'open-question words']]
+    [['confrontation', '2 turns after (client, reads as confrontation)'],
+     ['confrontation', 'next turn (therapist, reads as repair)'],
+     ['confrontation', 'previous turn (therapist, no marker)']]
     """
     if not len(turns):
         return pd.DataFrame(columns=_REASON_COLUMNS)
@@ -585,9 +585,9 @@ def why(model, turns: pd.DataFrame, top: int = DEFAULT_TOP, text: bool = True) -
     >>> from rupture_nlp.model import train
     >>> df = load_fixture()
     >>> column = why(train(df), df, text=False)
-    >>> column.iloc[0], column.iloc[45]  # doctest: +NORMALIZE_WHITESPACE
-    ('', 'next turn (therapist, reads as repair) +2.12; own words +0.77;
-    open-question words +0.29')
+    >>> column.iloc[0], column.iloc[43]  # doctest: +NORMALIZE_WHITESPACE
+    ('', '2 turns after (client, reads as confrontation) +1.36; next turn (therapist, reads as
+    repair) +0.59; previous turn (therapist, no marker) +0.55')
     """
     if not len(turns):
         return pd.Series("", index=turns.index, dtype=object, name=WHY_COLUMN)

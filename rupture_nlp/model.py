@@ -42,9 +42,12 @@ __all__ = [
 PROBA_COLUMNS = tuple(f"p_{label}" for label in LABELS)
 
 #: Chosen by holding writers out, on the dev split and on real client conversations (README
-#: "Model"); every key is a real parameter of the model, so grid search can reach it.
+#: "Model"); every key is a real parameter of the model, so grid search can reach it. Three
+#: inner folds, not five: the second stage learns as well from scores of first stages fitted
+#: on two thirds of the turns, and training fits 7 first stages instead of 16.
 DEFAULT_PARAMS = {
     "first__clf__C": 0.3,
+    "cv": 3,
     "prior_power": 0.0,
     "threshold": 0.5,
     "before": 2,

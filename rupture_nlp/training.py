@@ -2,17 +2,19 @@
 
 Training cross-validates before it fits the model it saves, and both fit context stacks
 (:class:`~rupture_nlp.context.ContextStack`), each of which fits a first stage per inner fold and
-one on all its turns: 31 first-stage fits for five folds, done one by one. They overlap: the final stack's inner
-folds are the cross-validation's folds (the same ``GroupKFold`` on the same sessions), so its
-fold models are the first stages the cross-validation's stacks fit on all their turns. And the
-stack of outer fold ``j`` takes the other outer folds as its inner folds (four, for five), so
-its fold model without outer fold ``i`` is fitted on the turns of neither ``i`` nor ``j``: the
-one the stack of fold ``i`` needs without fold ``j``. So the turns are encoded once
-(:func:`~rupture_nlp.preprocess.reusing_encoding`), each distinct first stage is fitted once
-(1 + k + k(k-1)/2 of them: 16 for five folds), in worker processes, and the stacks are put
-together from them. Every fit is the one the plain loop makes, so the model and the metrics are
-the same with any number of workers; the file is byte for byte the same for the same number (with
-another, pickle may share objects differently: measured on the corpus, equal coefficients).
+one on all its turns: 13 first-stage fits for three folds (31 for five), done one by one. They
+overlap: the final stack's inner folds are the cross-validation's folds (the same ``GroupKFold``
+on the same sessions), so its fold models are the first stages the cross-validation's stacks fit
+on all their turns. And the stack of outer fold ``j`` takes the other outer folds as its inner
+folds (two, for three), so its fold model without outer fold ``i`` is fitted on the turns of
+neither ``i`` nor ``j``: the one the stack of fold ``i`` needs without fold ``j``. So the turns
+are encoded once (:func:`~rupture_nlp.preprocess.reusing_encoding`), each distinct first stage
+is fitted once (1 + k + k(k-1)/2 of them: 7 for three folds, 16 for five), in worker processes,
+and the stacks are put together from them. Every fit is the one the plain loop makes, so the
+model and the metrics are the same with any number of workers; the file is byte for byte the
+same for the same number (with another, pickle may share objects differently: measured on the
+corpus, equal coefficients). The cross-validation takes the model's own number of inner folds
+unless told otherwise, since only then do the two share their fits.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def _other_folds(folds, j: int) -> list[tuple[np.ndarray, np.ndarray]]:
 def fit_and_cross_validate(
     model,
     df: pd.DataFrame,
-    cv: int = 5,
+    cv: int | None = None,
     n_jobs: int = 1,
     spacy_model: str | None = None,
     progress=None,
@@ -86,7 +88,7 @@ def fit_and_cross_validate(
     """``model`` fitted on ``df``, and its session-grouped out-of-fold predictions.
 
     The same model as fitting a clone of ``model`` on all of ``df``; the predictions (``None``
-    when ``cv`` < 2) are those of a clone fitted on each of ``k=cv`` ``GroupKFold`` folds' training
+    when ``cv`` < 2; ``None`` takes the model's own ``cv``) are those of a clone fitted on each of ``k=cv`` ``GroupKFold`` folds' training
     turns with the other folds as its inner folds (``ContextStack.fit``'s ``splits``; with two
     folds, one other is too few, and each stack takes its own inner folds as
     :func:`~rupture_nlp.evaluation.cross_val_predictions` does). Each first stage is fitted once,
@@ -95,6 +97,7 @@ def fit_and_cross_validate(
     final model.
     """
     say = progress or (lambda _msg: None)
+    cv = model.cv if cv is None else cv
     y = df["label"].to_numpy()
     groups = df["session_id"].to_numpy()
     folds = []
@@ -160,7 +163,7 @@ def train_and_save(
     out: str | Path,
     seed: int = 0,
     spacy_model: str | None = None,
-    cv: int = 5,
+    cv: int | None = None,
     progress=None,
     bar=None,
     allow_uncoded: bool = False,
@@ -169,7 +172,8 @@ def train_and_save(
 ) -> dict:
     """Cross-validate (grouped by session), train on everything, save model + metadata.
 
-    Returns the metadata written. ``progress`` is called with short status strings (never with
+    ``cv`` folds (``None``: the model's own inner folds, which lets the two share their fits; 0:
+    no cross-validation). Returns the metadata written. ``progress`` is called with short status strings (never with
     transcript text) so a CLI can show where long work is. A tqdm-like ``bar`` counts the fits:
     its ``total`` is set to the folds plus the final model, and it is updated after each.
     ``allow_uncoded`` trains on partly coded sessions (see :func:`rupture_nlp.model.train`); the
@@ -177,7 +181,9 @@ def train_and_save(
     :func:`fit_and_cross_validate`); the model file is the same for any number.
     """
     say = progress or (lambda _msg: None)
-    df = _trainable(df, allow_uncoded)  # before cross-validation, not after five folds of it
+    df = _trainable(df, allow_uncoded)  # before cross-validation, not after folds of it
+    model = build_model(seed=seed, spacy_model=spacy_model, **params)
+    cv = model.cv if cv is None else cv
     folds = min(cv, df["session_id"].nunique()) if cv and cv > 1 else 0
     if bar is not None:
         bar.total = folds + 1  # as cross_val_predictions caps the folds
@@ -187,7 +193,7 @@ def train_and_save(
     say(f"training on {len(df)} turns in {df['session_id'].nunique()} sessions")
     with explained_fit_errors():
         model, pred = fit_and_cross_validate(
-            build_model(seed=seed, spacy_model=spacy_model, **params),
+            model,
             df,
             cv=cv,
             n_jobs=n_jobs,

@@ -79,9 +79,11 @@ def test_without_cross_validation_there_are_no_predictions(mini_df):
     assert pred is None and _pickled(model) == _pickled(train(mini_df))
 
 
-def test_five_folds_fit_sixteen_first_stages(mini_df, monkeypatch):
-    """1 on every turn, 5 without one fold, 10 without two: each fits once, and no stack fits
-    one of its own (ContextStack.fit would, through rupture_nlp.context)."""
+@pytest.mark.parametrize(("model_cv", "cv", "fits"), [(5, 5, 16), (3, None, 7)])
+def test_k_folds_fit_each_first_stage_once(mini_df, monkeypatch, model_cv, cv, fits):
+    """1 on every turn, k without one fold, k(k-1)/2 without two: each fits once, and no stack
+    fits one of its own (ContextStack.fit would, through rupture_nlp.context). Without ``cv``
+    the cross-validation takes the model's folds (the default model's three)."""
     g = mini_df["session_id"]
     rows = []
 
@@ -91,8 +93,10 @@ def test_five_folds_fit_sixteen_first_stages(mini_df, monkeypatch):
 
     monkeypatch.setattr("rupture_nlp.training.fit_first_stage", counting)
     monkeypatch.setattr("rupture_nlp.context.fit_first_stage", counting)
-    fit_and_cross_validate(build_model(), mini_df, cv=5)
-    folds = [frozenset(mini_df.index[te]) for _, te in GroupKFold(5).split(mini_df, groups=g)]
+    model = build_model() if model_cv == 3 else build_model(cv=model_cv)
+    fit_and_cross_validate(model, mini_df, cv=cv)
+    k = model_cv
+    folds = [frozenset(mini_df.index[te]) for _, te in GroupKFold(k).split(mini_df, groups=g)]
     every = frozenset(mini_df.index)
     without = {every - a - b for a, b in itertools.combinations_with_replacement(folds, 2)}
-    assert len(rows) == len(set(rows)) == 16 and set(rows) == without | {every}
+    assert len(rows) == len(set(rows)) == fits and set(rows) == without | {every}
