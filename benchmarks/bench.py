@@ -35,6 +35,7 @@ import pandas as pd
 
 from rupture_nlp.corpus import load_corpus
 from rupture_nlp.model import predict
+from rupture_nlp.modelio import data_hash
 from rupture_nlp.preprocess import TurnEncoder, build_nlp
 from rupture_nlp.training import train_and_save
 from rupture_nlp.writers import fill_marked_block, marked_block, write_table
@@ -64,22 +65,29 @@ def machine() -> str:
 
 
 def resample(corpus: pd.DataFrame, n_turns: int, seed: int = 0) -> pd.DataFrame:
-    """Whole corpus sessions drawn with replacement, renamed, until ``n_turns`` turns."""
+    """Whole corpus sessions, renamed, until ``n_turns`` turns: every session in a random order,
+    then every session again in another, and so on. A session's copies are a corpus apart, so a
+    chunk of a tag run never holds two copies of one session: tokenising each distinct text once
+    (as the encoder does) gains only from what real sessions repeat, not from the resampling."""
     rng = np.random.default_rng(seed)
     groups = [g for _, g in corpus.groupby("session_id", sort=False)]
     out, total, k = [], 0, 0
     while total < n_turns:
-        g = groups[rng.integers(len(groups))].copy()
-        g["session_id"] = f"{g['session_id'].iloc[0]}-r{k}"
-        out.append(g)
-        total += len(g)
-        k += 1
+        for i in rng.permutation(len(groups)):
+            g = groups[i].copy()
+            g["session_id"] = f"{g['session_id'].iloc[0]}-r{k}"
+            out.append(g)
+            total += len(g)
+            k += 1
+            if total >= n_turns:
+                break
     return pd.concat(out, ignore_index=True).head(n_turns)
 
 
 def turns_file(corpus: pd.DataFrame, n: int, work: Path) -> Path:
-    """A CSV of ``n`` resampled turns, written once and reused by the sections that tag files."""
-    src = work / f"turns-{n}.csv"
+    """A CSV of ``n`` resampled turns, written once and reused by the sections that tag files;
+    named by the corpus's hash, so a changed corpus gets new files."""
+    src = work / f"turns-{n}-{data_hash(corpus)[:12]}.csv"
     if not src.exists():
         write_table(resample(corpus, n, seed=n), src)
     return src
@@ -108,6 +116,8 @@ def throughput(corpus, model, n: int, model_path: Path, work: Path) -> list[dict
     nlp = spacy.blank("en")
     full = build_nlp()
     encoder = TurnEncoder().fit(df)
+    # in the pieces rupture tag reads (20,000 turns), not all at once: see resample
+    chunks = [df.iloc[i : i + 20_000] for i in range(0, len(df), 20_000)]
     encoder.transform(df.head(1000))  # build the pipeline and warm the lemma cache once
     predict(model, df.head(1000))
     rows = []
@@ -122,7 +132,7 @@ def throughput(corpus, model, n: int, model_path: Path, work: Path) -> list[dict
     rows.append(
         (
             "preprocessing: TurnEncoder (tokens, lemmas, cues)",
-            rate(lambda: encoder.transform(df), n, repeat=2),
+            rate(lambda: [encoder.transform(part) for part in chunks], n, repeat=2),
         )
     )
     rows.append(

@@ -225,21 +225,30 @@ class TurnEncoder(TransformerMixin, BaseEstimator):
             return reused
         nlp = self._pipeline()
         fast = _is_default(self.spacy_model)
-        texts = X["text"].astype(str).tolist()
+        texts = X["text"].astype(str).to_numpy(dtype=object)
+        # Each distinct text is tokenised once: a session repeats its backchannels ("Mm-hmm.",
+        # "Yeah.", "Okay.") many times, and a Doc depends on its text alone.
+        which, distinct = pd.factorize(texts)
         disable = [p for p in ("sentencizer", "lemmatizer") if fast and p in nlp.pipe_names]
         attrs = [NORM, IS_ALPHA] if fast else [NORM, IS_ALPHA, LEMMA]
         if disable == list(nlp.pipe_names) and self.n_process == 1:
-            docs = self._tokenize(nlp, texts)
+            docs = self._tokenize(nlp, distinct.tolist())
         else:
             docs = nlp.pipe(
-                texts, batch_size=self.batch_size, n_process=self.n_process, disable=disable
+                distinct.tolist(),
+                batch_size=self.batch_size,
+                n_process=self.n_process,
+                disable=disable,
             )
         arrays = [doc.to_array(attrs) for doc in docs]  # (tokens, attrs) for a list of attrs
-        lengths = np.fromiter(map(len, arrays), np.int64, len(texts))
-        flat = np.concatenate(arrays) if arrays else np.zeros((0, len(attrs)), dtype=np.uint64)
+        sizes = np.fromiter(map(len, arrays), np.int64, len(arrays))
+        lengths = sizes[which]
+        offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+        each = np.concatenate(arrays) if arrays else np.zeros((0, len(attrs)), dtype=np.uint64)
+        starts = np.r_[0, np.cumsum(sizes)][:-1].astype(np.int64)
+        flat = each[np.repeat(starts[which] - offsets[:-1], lengths) + np.arange(offsets[-1])]
         norms = flat[:, 0].astype(np.uint64)
         alpha = flat[:, 1].astype(bool)
-        offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
 
         # Work per distinct word, not per token: lemma lookup, cue membership, strings.
         keys = norms if fast else flat[:, 2].astype(np.uint64)

@@ -236,6 +236,29 @@ def _same_encoding(a, b):
     assert a.strings == b.strings
 
 
+def test_repeated_texts_are_tokenised_once_and_encoded_as_each_turn_alone(monkeypatch):
+    """Backchannels repeat; each distinct text goes through the tokenizer once, and every turn's
+    encoding is still the one its own text gives, whoever says it and wherever it is."""
+    texts = ["Mm-hmm.", "So the diary, did it help?", "Mm-hmm.", "Yeah.", "", "Mm-hmm.", "Yeah."]
+    df = turns(*texts)
+    seen = []
+    tokenize = TurnEncoder._tokenize
+
+    def counting(nlp, batch):
+        seen.extend(batch)
+        return tokenize(nlp, batch)
+
+    monkeypatch.setattr(TurnEncoder, "_tokenize", staticmethod(counting))
+    enc = TurnEncoder().fit(df).transform(df)
+    assert sorted(seen) == sorted(set(texts))
+    monkeypatch.undo()
+    alone = [TurnEncoder().fit(df.iloc[[i]]).transform(df.iloc[[i]]) for i in range(len(df))]
+    assert np.array_equal(np.diff(enc.offsets), [len(a.lemmas) for a in alone])
+    assert np.array_equal(enc.lemmas, np.concatenate([a.lemmas for a in alone]))
+    assert np.array_equal(enc.cues, np.vstack([a.cues for a in alone]))
+    assert np.array_equal(enc.roles, [0, 1, 0, 1, 0, 1, 0])
+
+
 def test_rows_of_a_reused_encoding_are_what_encoding_them_afresh_gives(mini_df):
     """Cross-validation takes each fold's turns from one encoding of the table: it must be the
     encoding of the fold alone, down to session codes and positions (sessions out of order,
