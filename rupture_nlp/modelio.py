@@ -212,13 +212,23 @@ def cached_model_path() -> Path:
     """Where the default model is built when neither ``$RUPTURE_MODEL`` nor a checkout has one.
 
     One folder per rupture-nlp version and set of library versions, because a model is only
-    loaded by the versions that made it; ``$XDG_CACHE_HOME`` (or the platform's cache folder)
-    decides where.
+    loaded by the versions that made it, and per packaged corpus, model format and default
+    parameters, because a checkout updated between releases trains another model from them;
+    ``$XDG_CACHE_HOME`` (or the platform's cache folder) decides where.
     """
     import platformdirs
 
-    versions = json.dumps(library_versions(), sort_keys=True).encode("utf-8")
-    key = hashlib.sha256(versions).hexdigest()[:12]
+    from .corpus import CORPUS_FILE, SPLITS_FILE, corpus_dir
+    from .model import DEFAULT_PARAMS
+
+    digest = hashlib.sha256()
+    made_of = {"versions": library_versions(), "format": FORMAT_VERSION, "params": DEFAULT_PARAMS}
+    digest.update(json.dumps(made_of, sort_keys=True).encode("utf-8"))
+    data = corpus_dir("data")
+    for name in (CORPUS_FILE, SPLITS_FILE):
+        if (data / name).is_file():
+            digest.update((data / name).read_bytes())
+    key = digest.hexdigest()[:12]
     cache = Path(platformdirs.user_cache_dir("rupture-nlp", appauthor=False))
     return cache / key / DEFAULT_MODEL_NAME
 

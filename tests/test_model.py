@@ -339,6 +339,26 @@ def test_the_default_model_is_built_once_into_the_user_cache(tmp_path, monkeypat
     assert len(heard) == 1 and again.metadata_["sha256"] == model.metadata_["sha256"]
 
 
+def test_the_cached_default_model_follows_the_packaged_corpus_and_defaults(tmp_path, monkeypatch):
+    """A checkout updated between releases (new sessions, new default parameters) must not
+    load the model the old corpus made: the cache folder changes with them."""
+    from rupture_nlp import corpus, model, modelio
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "corpus.csv").write_text("session_id,turn,speaker,text,label\na,1,client,Hi.,none\n")
+    (data / "splits.json").write_text('{"train": ["a"], "dev": [], "test": []}')
+    monkeypatch.setattr(corpus, "corpus_dir", lambda path="data": data)
+    first = modelio.cached_model_path()
+    assert modelio.cached_model_path() == first
+    (data / "corpus.csv").write_text("session_id,turn,speaker,text,label\na,1,client,Hi!,none\n")
+    second = modelio.cached_model_path()
+    assert second != first
+    monkeypatch.setitem(model.DEFAULT_PARAMS, "threshold", 0.4)
+    assert modelio.cached_model_path() not in (first, second)
+
+
 def test_a_training_in_another_process_writes_the_identical_model_file(
     tmp_path, mini_csv, mini_model
 ):
