@@ -63,6 +63,15 @@ def _fit_part(first, part: pd.DataFrame, y: np.ndarray, encoding):
         return fit_first_stage(first, part, y)
 
 
+def _fold_part(model, part: pd.DataFrame, n_train: int, y, groups, fitted, splits, encoding):
+    """Outer fold's stack and its predictions, in a worker: ``part`` is the fold's training
+    turns (the first ``n_train`` rows) then its held-out turns, and ``encoding`` theirs."""
+    train = part.iloc[:n_train]
+    with reusing_encoding(part, encoding):
+        stack = clone(model).fit(train, y, groups=groups, fitted=fitted, splits=splits)
+        return predict(stack, part.iloc[n_train:])
+
+
 def _other_folds(folds, j: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """The inner splits of outer fold ``j``'s stack: each other outer fold held out in turn, as
     row positions of the stack's own turns (``folds[j]``'s training rows)."""
@@ -92,7 +101,8 @@ def fit_and_cross_validate(
     turns with the other folds as its inner folds (``ContextStack.fit``'s ``splits``; with two
     folds, one other is too few, and each stack takes its own inner folds as
     :func:`~rupture_nlp.evaluation.cross_val_predictions` does). Each first stage is fitted once,
-    ``n_jobs`` at a time in worker processes; see the module docstring. ``progress`` hears each
+    ``n_jobs`` at a time in worker processes, and the folds' stacks are put together there
+    too while the final one is put together here; see the module docstring. ``progress`` hears each
     fold as its predictions are made; a tqdm-like ``bar`` is updated after each fold and the
     final model.
     """
@@ -136,24 +146,40 @@ def fit_and_cross_validate(
         fits = in_workers(_fit_part, tasks, n_jobs)
         fitted = {everything: fit_first_stage(model.first, df, y)}  # while the workers fit
         fitted.update(zip(todo, fits, strict=True))
-        # The second stages only now, with the workers done; each is fitted, and predicts, with
-        # one BLAS thread (see ContextStack).
-        for j, rows in enumerate(stacks):
-            stack = clone(model).fit(
-                df.iloc[rows],
+
+        # The second stages only now, with the first stages done; each is fitted, and
+        # predicts, with one BLAS thread (see ContextStack). The folds' stacks (which give
+        # only predictions) are put together in the workers while the final one is here.
+        def fold_task(j):
+            rows, held = stacks[j], folds[j][1]
+            both = np.concatenate([rows, held])
+            mine = {local: fitted[g] for local, g in needs[j].items()}
+            return (
+                model,
+                df.iloc[both],
+                len(rows),
                 y[rows],
-                groups=groups[rows],
-                fitted={local: fitted[g] for local, g in needs[j].items()},
-                splits=splits[j],
+                groups[rows],
+                mine,
+                splits[j],
+                encoding.take(both),
             )
-            if j < len(folds):
-                parts.append(predict(stack, df.iloc[folds[j][1]]).assign(fold=j))
-                say(f"fold {j + 1}/{len(folds)}")
+
+        made = in_workers(_fold_part, (fold_task(j) for j in range(len(folds))), n_jobs)
+        stack = clone(model).fit(
+            df,
+            y,
+            groups=groups,
+            fitted={local: fitted[g] for local, g in needs[-1].items()},
+            splits=splits[-1],
+        )
+        for j, part in enumerate(made):
+            parts.append(part.assign(fold=j))
+            say(f"fold {j + 1}/{len(folds)}")
             if bar is not None:
                 bar.update(1)
-            # a first stage no later stack needs is let go (each holds megabytes)
-            later = {g for need in needs[j + 1 :] for g in need.values()}
-            fitted = {g: m for g, m in fitted.items() if g in later}
+        if bar is not None:
+            bar.update(1)
     pred = pd.concat(parts).loc[df.index] if folds else None
     return stack, pred
 
