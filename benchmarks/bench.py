@@ -38,7 +38,7 @@ from rupture_nlp.model import predict
 from rupture_nlp.modelio import data_hash
 from rupture_nlp.preprocess import TurnEncoder, build_nlp
 from rupture_nlp.training import train_and_save
-from rupture_nlp.writers import fill_marked_block, marked_block, write_table
+from rupture_nlp.writers import fill_marked_block, markdown_table, marked_block, write_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("throughput", "growth", "multicore", "dask", "training")
@@ -339,11 +339,8 @@ def _cell(value, spec: str) -> str:
 
 def md_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
     """A markdown table of ``rows``: one column per ``(header, key, format spec)``."""
-    lines = ["| " + " | ".join(h for h, _, _ in columns) + " |", "|" + "---|" * len(columns)]
-    lines += [
-        "| " + " | ".join(_cell(r.get(key), spec) for _, key, spec in columns) + " |" for r in rows
-    ]
-    return "\n".join(lines)
+    cells = ([_cell(r.get(key), spec) for _, key, spec in columns] for r in rows)
+    return markdown_table([h for h, _, _ in columns], cells)
 
 
 # Per section of the README block: its heading (before the load and the colon) and its table's

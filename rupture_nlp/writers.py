@@ -27,6 +27,7 @@ __all__ = [
     "atomic_path",
     "check_output",
     "fill_marked_block",
+    "markdown_table",
     "marked_block",
     "write_table",
     "write_text",
@@ -380,6 +381,22 @@ def write_text(path: str | Path, text: str) -> None:
     """Write a text file (a report) atomically."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def markdown_table(header, rows) -> str:
+    """A markdown table: the ``header`` cells, then one line per row of cells (each as ``str``
+    gives it). The README and data-card figures are written with it, so the scripts that fill
+    their blocks write tables alike.
+
+    >>> print(markdown_table(["turns", "F1"], [[10, "0.500"]]))
+    | turns | F1 |
+    |---|---|
+    | 10 | 0.500 |
+    """
+    header = [str(h) for h in header]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def marked_block(path: str | Path, start: str, end: str) -> tuple[str, int, int]:

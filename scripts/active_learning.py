@@ -46,7 +46,7 @@ from rupture_nlp.labels import LABELS
 from rupture_nlp.model import build_model, predict
 from rupture_nlp.preprocess import TurnEncoder
 from rupture_nlp.review_queue import select_uncertain
-from rupture_nlp.writers import fill_marked_block
+from rupture_nlp.writers import fill_marked_block, markdown_table
 
 START, END = "<!-- active-learning:start -->", "<!-- active-learning:end -->"
 _FEATURES: dict = {}
@@ -197,13 +197,13 @@ def readme_block(result: dict) -> str:
         f"{cfg['per_session']} per session) or at random. Markers coded: marker turns "
         "(withdrawal, confrontation, repair) among the coded turns.",
         "",
-        "| coded turns | "
-        + " | ".join(names[a] for a in arms)
-        + " | markers coded ("
-        + " / ".join(names[a] for a in arms)
-        + ") |",
-        "|---|" + "---|" * (len(arms) + 1),
     ]
+    header = [
+        "coded turns",
+        *(names[a] for a in arms),
+        "markers coded (" + " / ".join(names[a] for a in arms) + ")",
+    ]
+    rows = []
     depth = max(len(nat[a]["per_round"]) for a in arms)
     for i in range(depth):
         cells, markers, turns = [], [], None
@@ -216,7 +216,8 @@ def readme_block(result: dict) -> str:
             else:
                 cells.append("")
                 markers.append("-")
-        lines.append(f"| {turns} | " + " | ".join(cells) + f" | {' / '.join(markers)} |")
+        rows.append([turns, *cells, " / ".join(markers)])
+    lines.append(markdown_table(header, rows))
     if result.get("full"):
         f = result["full"]
         lines += [
@@ -229,8 +230,6 @@ def readme_block(result: dict) -> str:
         "Coded turns needed to reach a natural-density marker macro-F1 (mean of the seeds that "
         "reach it within the rounds run; how many did in brackets):",
         "",
-        "| marker macro-F1 | " + " | ".join(names[a] for a in arms) + " |",
-        "|---|" + "---|" * len(arms),
     ]
 
     def fmt(values):
@@ -239,9 +238,8 @@ def readme_block(result: dict) -> str:
             return "not reached"
         return f"{round(float(np.mean(reached)))} ({len(reached)}/{len(values)})"
 
-    for t in cfg["targets"]:
-        cells = [fmt(nat[a]["turns_to_reach"][str(t)]) for a in arms]
-        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    reach = [[t, *(fmt(nat[a]["turns_to_reach"][str(t)]) for a in arms)] for t in cfg["targets"]]
+    lines.append(markdown_table(["marker macro-F1", *(names[a] for a in arms)], reach))
     lines += [
         "",
         f"Measured by `python scripts/active_learning.py` ({result['machine']}, "

@@ -41,7 +41,7 @@ from rupture_nlp.evaluation import cross_val_predictions, figures_by_density, pr
 from rupture_nlp.labels import LABELS
 from rupture_nlp.model import predict, require_labels, train
 from rupture_nlp.readers import read_transcripts
-from rupture_nlp.writers import fill_marked_block
+from rupture_nlp.writers import fill_marked_block, markdown_table
 
 SEED = 0
 START, END = "<!-- model-figures:start -->", "<!-- model-figures:end -->"
@@ -182,9 +182,7 @@ def md_table(rows: list[dict], columns: list[str]) -> str:
     def fmt(v):
         return f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else str(v))
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
+    return markdown_table(columns, ([fmt(r.get(c)) for c in columns] for r in rows))
 
 
 def readme_block(result: dict) -> str:

@@ -24,17 +24,13 @@ import pandas as pd
 from rupture_nlp.agreement import agreement
 from rupture_nlp.corpus import load_corpus
 from rupture_nlp.labels import LABELS, SUBTYPES
-from rupture_nlp.writers import fill_marked_block
+from rupture_nlp.writers import fill_marked_block, markdown_table
 
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 
 
 def table(df: pd.DataFrame) -> str:
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines)
+    return markdown_table(df.columns, df.itertuples(index=False))
 
 
 def variety(df: pd.DataFrame) -> tuple[float, float]:

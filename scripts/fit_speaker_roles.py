@@ -43,7 +43,7 @@ from rupture_nlp.speakers import (
     role_accuracy,
     speaker_features,
 )
-from rupture_nlp.writers import fill_marked_block
+from rupture_nlp.writers import fill_marked_block, markdown_table
 
 SEED = 0
 MODEL_PATH = Path(__file__).resolve().parent.parent / "rupture_nlp" / "speaker_roles.json"
@@ -176,17 +176,24 @@ def readme_block(fig: dict) -> str:
         ("dev+test, no punctuation, first 20 turns", fig["no punctuation, first 20 turns"]),
         ("3+ speakers, leave one writer out", fig["3+ speakers"]),
     ]
-    lines = [
-        START,
-        "| corpus sessions rendered as diarised files | sessions | all roles right "
-        "| turns right | mean confidence |",
-        "|---|---|---|---|---|",
+    header = [
+        "corpus sessions rendered as diarised files",
+        "sessions",
+        "all roles right",
+        "turns right",
+        "mean confidence",
     ]
-    for title, r in rows:
-        lines.append(
-            f"| {title} | {r['sessions']} | {r['sessions_correct']:.1%} | "
-            f"{r['turns_correct']:.2%} | {r['mean_confidence']:.3f} |"
-        )
+    cells = [
+        [
+            title,
+            r["sessions"],
+            f"{r['sessions_correct']:.1%}",
+            f"{r['turns_correct']:.2%}",
+            f"{r['mean_confidence']:.3f}",
+        ]
+        for title, r in rows
+    ]
+    lines = [START, markdown_table(header, cells)]
     lines += [
         "",
         f"Warnings on dev+test dyads: the true map warns on {w['true map']['warned']} of "
