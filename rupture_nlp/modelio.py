@@ -221,14 +221,13 @@ def cached_model_path() -> Path:
     from .corpus import CORPUS_FILE, SPLITS_FILE, corpus_dir
     from .model import DEFAULT_PARAMS
 
-    digest = hashlib.sha256()
     made_of = {"versions": library_versions(), "format": FORMAT_VERSION, "params": DEFAULT_PARAMS}
-    digest.update(json.dumps(made_of, sort_keys=True).encode("utf-8"))
+    parts = [json.dumps(made_of, sort_keys=True)]
     data = corpus_dir("data")
     for name in (CORPUS_FILE, SPLITS_FILE):
         if (data / name).is_file():
-            digest.update((data / name).read_bytes())
-    key = digest.hexdigest()[:12]
+            parts.append(file_sha256(data / name))  # streamed: every run without a checkout model
+    key = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:12]
     cache = Path(platformdirs.user_cache_dir("rupture-nlp", appauthor=False))
     return cache / key / DEFAULT_MODEL_NAME
 
