@@ -469,7 +469,8 @@ def contributions(
     Examples
     --------
     A client's complaint in the packaged mini corpus ("Ten minutes? We've barely started. Why do
-    these sessions have to be fifty minutes anyway..."): its terms add up to ``log(p_confrontation / p_none)``.
+    these sessions have to be fifty minutes anyway..."): its terms add up to
+    ``log(p_confrontation / p_none)``.
 
     >>> import numpy as np
     >>> from rupture_nlp.datasets import load_fixture

@@ -97,14 +97,14 @@ def fit_and_cross_validate(
     """``model`` fitted on ``df``, and its session-grouped out-of-fold predictions.
 
     The same model as fitting a clone of ``model`` on all of ``df``; the predictions (``None``
-    when ``cv`` < 2; ``None`` takes the model's own ``cv``) are those of a clone fitted on each of ``k=cv`` ``GroupKFold`` folds' training
-    turns with the other folds as its inner folds (``ContextStack.fit``'s ``splits``; with two
-    folds, one other is too few, and each stack takes its own inner folds as
-    :func:`~rupture_nlp.evaluation.cross_val_predictions` does). Each first stage is fitted once,
-    ``n_jobs`` at a time in worker processes, and the folds' stacks are put together there
-    too while the final one is put together here; see the module docstring. ``progress`` hears each
-    fold as its predictions are made; a tqdm-like ``bar`` is updated after each fold and the
-    final model.
+    when ``cv`` < 2; ``cv=None`` takes the model's own ``cv``) are those of a clone fitted on
+    each of ``k=cv`` ``GroupKFold`` folds' training turns with the other folds as its inner
+    folds (``ContextStack.fit``'s ``splits``; with two folds, one other is too few, and each
+    stack takes its own inner folds as :func:`~rupture_nlp.evaluation.cross_val_predictions`
+    does). Each first stage is fitted once, ``n_jobs`` at a time in worker processes, and the
+    folds' stacks are put together there too while the final one is put together here; see the
+    module docstring. ``progress`` hears each fold as its predictions are made; a tqdm-like
+    ``bar`` is updated after each fold and the final model.
     """
     say = progress or (lambda _msg: None)
     cv = model.cv if cv is None else cv
@@ -199,8 +199,8 @@ def train_and_save(
     """Cross-validate (grouped by session), train on everything, save model + metadata.
 
     ``cv`` folds (``None``: the model's own inner folds, which lets the two share their fits; 0:
-    no cross-validation). Returns the metadata written. ``progress`` is called with short status strings (never with
-    transcript text) so a CLI can show where long work is. A tqdm-like ``bar`` counts the fits:
+    no cross-validation). Returns the metadata written. ``progress`` is called with short
+    status strings (never with transcript text) so a CLI can show where long work is. A tqdm-like ``bar`` counts the fits:
     its ``total`` is set to the folds plus the final model, and it is updated after each.
     ``allow_uncoded`` trains on partly coded sessions (see :func:`rupture_nlp.model.train`); the
     figures count coded turns only. ``n_jobs`` worker processes fit the first stages (see
