@@ -545,45 +545,59 @@ def test_parallel_tagging_reads_ahead_a_bounded_number_of_chunks(mini_model, min
     assert len(rest) + 1 == len(produced) == 6
 
 
-def test_a_terminated_tag_leaves_no_temporary_file(tmp_path, mini_model, mini_df):
+# Run in the child process: the real CLI, with the tagging stream held after its first chunk
+# has been written, so the SIGTERM always arrives mid-output, whatever the machine's speed.
+_PAUSED_TAG = """
+import sys, time
+from rupture_nlp import cli, tagging
+
+real = tagging.iter_tagged
+
+def paused(*args, **kwargs):
+    chunks = real(*args, **kwargs)
+    yield next(chunks)
+    time.sleep(120)
+    yield from chunks
+
+tagging.iter_tagged = paused
+sys.argv = ["rupture", *sys.argv[1:]]
+cli.main()
+"""
+
+
+def test_a_terminated_tag_leaves_no_temporary_file(tmp_path, mini_model, mini_csv):
     """SIGTERM while writing: the output's temporary file is removed, the target never made."""
     import os
     import signal
     import subprocess
     import time
 
-    import pandas as pd
-
-    from rupture_nlp.writers import write_table
-
-    big = pd.concat(
-        [mini_df.assign(session_id=mini_df["session_id"] + f"-{k}") for k in range(400)],
-        ignore_index=True,
-    )
-    source, out = tmp_path / "big.csv", tmp_path / "out" / "tagged.csv"
-    write_table(big, source)
-    exe = Path(sys.executable).parent / "rupture"
+    out = tmp_path / "out" / "tagged.csv"
     proc = subprocess.Popen(
         [
-            str(exe),
+            sys.executable,
+            "-c",
+            _PAUSED_TAG,
             "tag",
-            str(source),
+            str(mini_csv),
             "--model",
             str(mini_model),
             "-o",
             str(out),
             "--chunk-turns",
-            "200",
+            "10",
         ],
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not list(out.parent.glob(".tagged.csv.*.tmp")):
         if proc.poll() is not None:
-            pytest.fail("tag finished before it could be interrupted")
+            pytest.fail(f"tag ended before it wrote: {proc.stderr.read().decode()}")
         time.sleep(0.02)
+    assert list(out.parent.glob(".tagged.csv.*.tmp")), "no temporary output within 180 s"
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert "Traceback" not in proc.stderr.read().decode()
     assert list(out.parent.iterdir()) == []
 
 
