@@ -37,6 +37,7 @@ from rupture_nlp.corpus import load_corpus
 from rupture_nlp.model import predict
 from rupture_nlp.modelio import data_hash
 from rupture_nlp.preprocess import TurnEncoder, build_nlp
+from rupture_nlp.readers import DEFAULT_CHUNK_TURNS
 from rupture_nlp.training import train_and_save
 from rupture_nlp.writers import fill_marked_block, markdown_table, marked_block, write_table
 
@@ -116,8 +117,9 @@ def throughput(corpus, model, n: int, model_path: Path, work: Path) -> list[dict
     nlp = spacy.blank("en")
     full = build_nlp()
     encoder = TurnEncoder().fit(df)
-    # in the pieces rupture tag reads (20,000 turns), not all at once: see resample
-    chunks = [df.iloc[i : i + 20_000] for i in range(0, len(df), 20_000)]
+    # in the pieces rupture tag reads, not all at once: see resample
+    step = DEFAULT_CHUNK_TURNS
+    chunks = [df.iloc[i : i + step] for i in range(0, len(df), step)]
     encoder.transform(df.head(1000))  # build the pipeline and warm the lemma cache once
     predict(model, df.head(1000))
     rows = []

@@ -30,7 +30,7 @@ from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, EPISODE_COLUMNS, find_episode
 from .errors import ModelError, Problem, TranscriptError
 from .model import predict
 from .modelio import load_model, read_metadata, resolve_model
-from .readers import READERS, expand_paths, read_file
+from .readers import DEFAULT_CHUNK_TURNS, READERS, expand_paths, read_file
 from .readers.reading import _finish
 from .readers.speakers import map_for
 from .survey import conform_columns, output_columns
@@ -339,7 +339,7 @@ def _model_from_path(path: str, sha256: str):
     return fitted
 
 
-def _predict_partition(df: pd.DataFrame, model, path_sha=None, chunk_turns=20_000):
+def _predict_partition(df: pd.DataFrame, model, path_sha=None, chunk_turns=DEFAULT_CHUNK_TURNS):
     if path_sha is not None:
         model = _model_from_path(*path_sha)
     out = predict(model, df, chunk_turns)
@@ -351,7 +351,9 @@ def _predict_partition(df: pd.DataFrame, model, path_sha=None, chunk_turns=20_00
     return _plain_strings(out)
 
 
-def tag_dataframe(turns, model=None, load_on_workers: bool = False, chunk_turns: int = 20_000):
+def tag_dataframe(
+    turns, model=None, load_on_workers: bool = False, chunk_turns: int = DEFAULT_CHUNK_TURNS
+):
     """Tag a Dask DataFrame of turns; return one with the columns ``rupture tag`` writes.
 
     Each partition is tagged by :func:`~rupture_nlp.model.predict`, the function the single
@@ -491,7 +493,7 @@ def tag_to_parquet(
     speaker_map: dict | None = None,
     n_workers: int | None = None,
     blocksize: str | int = "16MB",
-    chunk_turns: int = 20_000,
+    chunk_turns: int = DEFAULT_CHUNK_TURNS,
 ) -> int:
     """Tag ``paths`` on a Dask cluster and write partitioned Parquet to the folder ``out``.
 

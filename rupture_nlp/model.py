@@ -27,6 +27,7 @@ from .errors import TranscriptError
 from .features import turn_features
 from .labels import LABELS
 from .preprocess import TurnEncoder
+from .readers import DEFAULT_CHUNK_TURNS
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -165,7 +166,7 @@ def explained_fit_errors():
         ) from None
 
 
-def predict(model, df: pd.DataFrame, chunk_turns: int = 20_000) -> pd.DataFrame:
+def predict(model, df: pd.DataFrame, chunk_turns: int = DEFAULT_CHUNK_TURNS) -> pd.DataFrame:
     """Return a copy of ``df`` with ``predicted_label`` and ``p_<label>`` columns added.
 
     ``model`` is a fitted model (from :func:`train` or :func:`~rupture_nlp.modelio.load_model`)

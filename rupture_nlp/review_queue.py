@@ -42,6 +42,7 @@ import pandas as pd
 from .errors import TranscriptError
 from .labels import LABELS, SUBTYPES
 from .model import PROBA_COLUMNS
+from .readers import DEFAULT_CHUNK_TURNS
 
 __all__ = [
     "DEFAULT_AFTER",
@@ -208,7 +209,7 @@ def build_queue(
     before: int = DEFAULT_BEFORE,
     after: int = DEFAULT_AFTER,
     speaker_map=None,
-    chunk_turns: int = 20_000,
+    chunk_turns: int = DEFAULT_CHUNK_TURNS,
 ) -> pd.DataFrame:
     """Tag transcripts with a model and queue their most uncertain turns (see :func:`queue_turns`).
 

@@ -26,7 +26,7 @@ from .episodes import (
 from .labels import LABELS
 from .model import require_labels
 from .modelio import resolve_model
-from .readers import iter_transcript_chunks
+from .readers import DEFAULT_CHUNK_TURNS, iter_transcript_chunks
 from .survey import count_turns
 from .tagging import iter_tagged
 
@@ -96,7 +96,7 @@ def scan(
     speaker_map=None,
     text: bool = True,
     use_gold: bool = False,
-    chunk_turns: int = 20_000,
+    chunk_turns: int = DEFAULT_CHUNK_TURNS,
     n_process: int | None = None,
     columns=None,
     exclude=(),

@@ -10,7 +10,7 @@ import pandas as pd
 from .errors import TranscriptError
 from .model import PROBA_COLUMNS, predict
 from .modelio import resolve_model
-from .readers import iter_transcript_chunks
+from .readers import DEFAULT_CHUNK_TURNS, iter_transcript_chunks
 from .survey import conform_columns, survey_inputs
 from .workers import in_workers
 from .writers import TableWriter, check_output
@@ -29,7 +29,7 @@ def iter_tagged(
     paths,
     model=None,
     speaker_map=None,
-    chunk_turns: int = 20_000,
+    chunk_turns: int = DEFAULT_CHUNK_TURNS,
     n_process: int | None = None,
     n_jobs: int = 1,
     columns=None,
@@ -70,7 +70,7 @@ def tag_files(
     out,
     model=None,
     speaker_map=None,
-    chunk_turns: int = 20_000,
+    chunk_turns: int = DEFAULT_CHUNK_TURNS,
     progress=None,
     n_process: int | None = None,
     n_jobs: int = 1,

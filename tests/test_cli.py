@@ -731,3 +731,22 @@ def test_agree_needs_two_coders(runner, tmp_path):
     result = runner.invoke(cli, ["agree", str(tmp_path / "dana.csv")])
     assert result.exit_code == 2
     assert "Error: give at least two coders' files or folders" in result.output
+
+
+def test_the_command_uses_the_system_allocator_for_arrow_unless_told_otherwise():
+    """Set before pyarrow loads (a later setting is ignored), and a user's own choice wins."""
+    import os
+    import subprocess
+
+    probe = "import rupture_nlp.cli, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+
+    def backend(**env):
+        base = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env={**base, **env}, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert backend() == "system"
+    assert backend(ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"

@@ -19,6 +19,7 @@ from .formats import FORMATS, Format, format_of
 from .paths import expand_paths, find_transcripts, session_ids
 from .plaintext import read_plain_text
 from .reading import (
+    DEFAULT_CHUNK_TURNS,
     _iter_table,  # noqa: F401  (kept for callers of the single-module readers)
     iter_transcript_chunks,
     read_file,
@@ -33,6 +34,7 @@ from .textfile import parse_time
 READERS = {suffix: f.name for suffix, f in FORMATS.items()}
 
 __all__ = [
+    "DEFAULT_CHUNK_TURNS",
     "FORMATS",
     "READERS",
     "Format",

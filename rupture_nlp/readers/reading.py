@@ -170,10 +170,16 @@ def read_transcripts(
     return pd.concat(frames, ignore_index=True)
 
 
+#: Turns read, tagged and written at a time. Smaller pieces keep less text, features and output
+#: in memory at once; much smaller ones pay the per-piece overhead of the model's passes more
+#: often than they save (README "Performance").
+DEFAULT_CHUNK_TURNS = 5_000
+
+
 def iter_transcript_chunks(
     paths,
     speaker_map: dict | None = None,
-    chunk_turns: int = 20_000,
+    chunk_turns: int = DEFAULT_CHUNK_TURNS,
     columns: str | dict[str, str] | None = None,
     exclude: Iterable[str | Path] = (),
 ) -> Iterator[pd.DataFrame]:
