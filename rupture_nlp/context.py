@@ -119,6 +119,13 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         the turns that sit between two labels near a half (a short answer in a new setting)
         from being flagged. It cannot be combined with ``prior_power``: at 0.5 the label that
         passes is already the most probable one, so tempering could only take flags away.
+    dense_weight : float
+        Weight in both stages of turns whose ``density`` column says ``dense`` (sessions written
+        rich in ruptures, as in the project's corpus), times any ``sample_weight``. Such
+        sessions give every subtype examples, but they also teach that ordinary words of
+        agreement are deference ("Sure, whatever you think"); counted for less, they inform the
+        model without setting its base rates. 1 weighs every turn alike; a table without a
+        ``density`` column is unaffected.
 
     Attributes
     ----------
@@ -133,7 +140,15 @@ class ContextStack(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(
-        self, first=None, second=None, before=3, after=1, cv=5, prior_power=0.0, threshold=0.0
+        self,
+        first=None,
+        second=None,
+        before=3,
+        after=1,
+        cv=5,
+        prior_power=0.0,
+        threshold=0.0,
+        dense_weight=1.0,
     ):
         self.first = first
         self.second = second
@@ -142,6 +157,7 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.prior_power = prior_power
         self.threshold = threshold
+        self.dense_weight = dense_weight
 
     def fit(self, X: pd.DataFrame, y, groups=None, sample_weight=None, fitted=None, splits=None):
         """Fit on a turns table; ``groups`` (default: ``session_id``) keeps sessions whole.
@@ -178,7 +194,7 @@ class ContextStack(ClassifierMixin, BaseEstimator):
         coded = coded_mask(y)
         check_classification_targets(y[coded])
         self.classes_ = np.unique(y[coded])
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        w = self.turn_weights(X, sample_weight)
 
         def first_stage(rows):
             done = fitted.get(rows_key(rows))
@@ -211,6 +227,17 @@ class ContextStack(ClassifierMixin, BaseEstimator):
             )
         self.class_prior_ = np.array([np.mean(y[rows] == c) for c in self.classes_])
         return self
+
+    def turn_weights(self, X: pd.DataFrame, sample_weight=None) -> np.ndarray | None:
+        """The weight of each turn in :meth:`fit`: ``sample_weight`` times ``dense_weight`` for
+        turns of rupture-dense sessions; ``None`` when every turn weighs 1."""
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if self.dense_weight != 1 and "density" in X.columns:
+            dense = (X["density"].astype(str) == "dense").to_numpy()
+            if dense.any():
+                base = np.ones(len(X)) if w is None else w
+                w = np.where(dense, base * float(self.dense_weight), base)
+        return w
 
     def fold_splits(self, X: pd.DataFrame, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
         """The session-grouped ``(train rows, held-out rows)`` of :meth:`fit`'s out-of-fold scores."""

@@ -57,10 +57,11 @@ def model_parameters(model) -> dict:
     }
 
 
-def _fit_part(first, part: pd.DataFrame, y: np.ndarray, encoding):
-    """One first stage on some turns, in a worker: ``encoding`` is theirs, made by the parent."""
+def _fit_part(first, part: pd.DataFrame, y: np.ndarray, w, encoding):
+    """One first stage on some turns (``w`` their weights or ``None``), in a worker:
+    ``encoding`` is theirs, made by the parent."""
     with reusing_encoding(part, encoding):
-        return fit_first_stage(first, part, y)
+        return fit_first_stage(first, part, y, w)
 
 
 def _fold_part(model, part: pd.DataFrame, n_train: int, y, groups, fitted, splits, encoding):
@@ -110,6 +111,7 @@ def fit_and_cross_validate(
     cv = model.cv if cv is None else cv
     y = df["label"].to_numpy()
     groups = df["session_id"].to_numpy()
+    w = model.turn_weights(df)  # the stacks weigh their own turns alike (ContextStack.fit)
     folds = []
     if cv and cv > 1:
         k = min(cv, len(np.unique(groups)))
@@ -141,10 +143,17 @@ def fit_and_cross_validate(
     parts = []
     with reusing_encoding(df, spacy_model=spacy_model) as encoding:
         tasks = (
-            (model.first, df.iloc[rows], y[rows], encoding.take(rows)) for rows in todo.values()
+            (
+                model.first,
+                df.iloc[rows],
+                y[rows],
+                None if w is None else w[rows],
+                encoding.take(rows),
+            )
+            for rows in todo.values()
         )
         fits = in_workers(_fit_part, tasks, n_jobs)
-        fitted = {everything: fit_first_stage(model.first, df, y)}  # while the workers fit
+        fitted = {everything: fit_first_stage(model.first, df, y, w)}  # while the workers fit
         fitted.update(zip(todo, fits, strict=True))
 
         # The second stages only now, with the first stages done; each is fitted, and

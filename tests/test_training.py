@@ -56,6 +56,42 @@ def test_shared_first_stages_give_the_plain_loops_model_and_predictions(mini_df,
     assert metrics_of_predictions(pred) == metrics_of_predictions(slow_pred)
 
 
+@pytest.fixture(scope="module")
+def mixed_df(mini_df):
+    """The mini corpus with two of its sessions marked as written rupture-dense."""
+    dense = mini_df["session_id"].isin(["mini02", "mini05"])
+    return mini_df.assign(density=np.where(dense, "dense", "natural"))
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_dense_sessions_weigh_less_in_every_fit_shared_or_not(mixed_df, n_jobs):
+    """The shared, parallel fits weigh dense turns as the plain loops do, in both stages."""
+    slow_pred = _nested_predictions(mixed_df, k=3)
+    model, pred = fit_and_cross_validate(build_model(), mixed_df, cv=3, n_jobs=n_jobs)
+    assert _pickled(model) == _pickled(train(mixed_df))
+    pd.testing.assert_frame_equal(pred, slow_pred, check_exact=True)
+
+
+def test_dense_weight_is_a_turn_weight(mixed_df):
+    """dense_weight=0.5 is sample_weight 0.5 on dense turns; 1 (or no density column) is none."""
+    dense = (mixed_df["density"] == "dense").to_numpy()
+    weighted = train(mixed_df)  # the default model weighs dense sessions 0.5
+    explicit = build_model(dense_weight=1.0).fit(
+        mixed_df,
+        mixed_df["label"].to_numpy(),
+        sample_weight=np.where(dense, 0.5, 1.0),
+    )
+    assert weighted.dense_weight == 0.5
+    np.testing.assert_array_equal(
+        weighted.predict_proba(mixed_df), explicit.predict_proba(mixed_df)
+    )
+    unweighted = train(mixed_df, dense_weight=1.0)
+    assert not np.array_equal(weighted.predict_proba(mixed_df), unweighted.predict_proba(mixed_df))
+    plain = mixed_df.drop(columns="density")
+    assert build_model().turn_weights(plain) is None
+    np.testing.assert_array_equal(build_model().turn_weights(mixed_df), np.where(dense, 0.5, 1.0))
+
+
 def test_folds_that_are_not_the_stacks_own_still_give_the_same_model(mini_df):
     """Two outer folds and a stack of three inner ones share no first stage but the last."""
     slow_pred = cross_val_predictions(mini_df, k=2, model=build_model())
