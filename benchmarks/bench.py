@@ -118,8 +118,7 @@ def throughput(corpus, model, n: int, model_path: Path, work: Path) -> list[dict
     full = build_nlp()
     encoder = TurnEncoder().fit(df)
     # in the pieces rupture tag reads, not all at once: see resample
-    step = DEFAULT_CHUNK_TURNS
-    chunks = [df.iloc[i : i + step] for i in range(0, len(df), step)]
+    chunks = [df.iloc[i : i + DEFAULT_CHUNK_TURNS] for i in range(0, len(df), DEFAULT_CHUNK_TURNS)]
     encoder.transform(df.head(1000))  # build the pipeline and warm the lemma cache once
     predict(model, df.head(1000))
     rows = []

@@ -209,8 +209,9 @@ def train_and_save(
 
     ``cv`` folds (``None``: the model's own inner folds, which lets the two share their fits; 0:
     no cross-validation). Returns the metadata written. ``progress`` is called with short
-    status strings (never with transcript text) so a CLI can show where long work is. A tqdm-like ``bar`` counts the fits:
-    its ``total`` is set to the folds plus the final model, and it is updated after each.
+    status strings (never with transcript text) so a CLI can show where long work is. A
+    tqdm-like ``bar`` counts the fits: its ``total`` is set to the folds plus the final model,
+    and it is updated after each.
     ``allow_uncoded`` trains on partly coded sessions (see :func:`rupture_nlp.model.train`); the
     figures count coded turns only. ``n_jobs`` worker processes fit the first stages (see
     :func:`fit_and_cross_validate`); the model file is the same for any number.
