@@ -20,8 +20,8 @@ __all__ = ["PREDICTION_COLUMNS", "iter_tagged", "tag_files"]
 #: What tagging adds to every turn; a table with all of them is a previous tagging's output.
 PREDICTION_COLUMNS = ("predicted_label", *PROBA_COLUMNS)
 #: Turns that go through the model at once, within a chunk: the sparse features of a 20,000-turn
-#: chunk take about 125 MiB at their peak, those of 10,000 under half, at the same speed (5,000
-#: take a quarter but cost a tenth more time).
+#: chunk take about 125 MiB at their peak, those of 10,000 under half. Default chunks
+#: (``DEFAULT_CHUNK_TURNS``) are smaller and go through whole; this caps a larger ``chunk_turns``.
 MODEL_TURNS = 10_000
 
 

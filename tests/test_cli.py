@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -567,11 +571,6 @@ cli.main()
 
 def test_a_terminated_tag_leaves_no_temporary_file(tmp_path, mini_model, mini_csv):
     """SIGTERM while writing: the output's temporary file is removed, the target never made."""
-    import os
-    import signal
-    import subprocess
-    import time
-
     out = tmp_path / "out" / "tagged.csv"
     proc = subprocess.Popen(
         [
@@ -735,9 +734,6 @@ def test_agree_needs_two_coders(runner, tmp_path):
 
 def test_the_command_uses_the_system_allocator_for_arrow_unless_told_otherwise():
     """Set before pyarrow loads (a later setting is ignored), and a user's own choice wins."""
-    import os
-    import subprocess
-
     probe = "import rupture_nlp.cli, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
 
     def backend(**env):
