@@ -158,7 +158,7 @@ def throughput(corpus, model, n: int, model_path: Path, work: Path) -> list[dict
 
 _TAG = """
 import atexit, sys
-from rupture_nlp.cli import cli
+from rupture_nlp.entry import main
 
 def peak():
     # VmHWM is this process's own high-water mark; ru_maxrss would include the parent's
@@ -168,7 +168,7 @@ def peak():
             sys.stderr.write("VMHWM " + line.split()[1] + "\\n")
 
 atexit.register(peak)
-cli(sys.argv[1:])
+main(sys.argv[1:])
 """
 
 

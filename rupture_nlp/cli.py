@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 import time
 
-# Before pandas loads pyarrow: Arrow's own allocator keeps the memory it frees for reuse, the
-# system one gives it back, which lowers a long run's peak memory (README "Performance").
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+import click
 
-import click  # noqa: E402
-
-from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, EPISODE_COLUMNS  # noqa: E402
-from .errors import ModelError, TranscriptError  # noqa: E402
-from .progress import note, progress_bar, summary_line  # noqa: E402
-from .readers import DEFAULT_CHUNK_TURNS  # noqa: E402
+from .episodes import DEFAULT_GAP, DEFAULT_WINDOW, EPISODE_COLUMNS
+from .errors import ModelError, TranscriptError
+from .progress import note, progress_bar, summary_line
+from .readers import DEFAULT_CHUNK_TURNS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -797,11 +792,3 @@ def agree(paths, column, json_out):
     click.echo(format_agreement(result))
     if json_out:
         write_text(json_out, json.dumps(result, indent=2, allow_nan=False) + "\n")
-
-
-def main():  # pragma: no cover - console entry point
-    cli()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -553,7 +553,7 @@ def test_parallel_tagging_reads_ahead_a_bounded_number_of_chunks(mini_model, min
 # has been written, so the SIGTERM always arrives mid-output, whatever the machine's speed.
 _PAUSED_TAG = """
 import sys, time
-from rupture_nlp import cli, tagging
+from rupture_nlp import entry, tagging
 
 real = tagging.iter_tagged
 
@@ -564,8 +564,7 @@ def paused(*args, **kwargs):
     yield from chunks
 
 tagging.iter_tagged = paused
-sys.argv = ["rupture", *sys.argv[1:]]
-cli.main()
+entry.main(sys.argv[1:])
 """
 
 
@@ -733,10 +732,13 @@ def test_agree_needs_two_coders(runner, tmp_path):
 
 
 def test_the_command_uses_the_system_allocator_for_arrow_unless_told_otherwise():
-    """Set before pyarrow loads (a later setting is ignored), and a user's own choice wins."""
-    probe = "import rupture_nlp.cli, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    """Set before pyarrow loads (a later setting is ignored), and a user's own choice wins;
+    importing the commands as a library leaves the process's allocator alone."""
+    pool = "import pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    command = "from rupture_nlp import entry; entry.configure(); import rupture_nlp.cli; " + pool
+    library = "import rupture_nlp.cli; " + pool
 
-    def backend(**env):
+    def backend(probe, **env):
         base = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
         done = subprocess.run(
             [sys.executable, "-c", probe], env={**base, **env}, capture_output=True, text=True
@@ -744,5 +746,6 @@ def test_the_command_uses_the_system_allocator_for_arrow_unless_told_otherwise()
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
-    assert backend() == "system"
-    assert backend(ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"
+    assert backend(command) == "system"
+    assert backend(command, ARROW_DEFAULT_MEMORY_POOL="mimalloc") == "mimalloc"
+    assert backend(library) == backend(pool) != "system"

@@ -52,4 +52,4 @@ def test_the_wheel_declares_what_it_imports(wheel):
     ]
     assert {"murmurhash", "platformdirs", "tqdm", "spacy", "scikit-learn"} <= set(requires)
     entry = wheel.read(meta.replace("METADATA", "entry_points.txt")).decode()
-    assert "rupture = rupture_nlp.cli:cli" in entry
+    assert "rupture = rupture_nlp.entry:main" in entry
