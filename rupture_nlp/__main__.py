@@ -1,5 +1,6 @@
 """``python -m rupture_nlp``: the ``rupture`` command."""
 
-from .entry import main
+if __name__ == "__main__":
+    from .entry import main
 
-main()
+    main()

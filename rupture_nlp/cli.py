@@ -792,3 +792,9 @@ def agree(paths, column, json_out):
     click.echo(format_agreement(result))
     if json_out:
         write_text(json_out, json.dumps(result, indent=2, allow_nan=False) + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m rupture_nlp.cli, as before
+    # pandas and pyarrow are loaded by now, so this route keeps Arrow's own allocator; the
+    # ``rupture`` command and ``python -m rupture_nlp`` set the system one (rupture_nlp.entry).
+    cli(prog_name="rupture")

@@ -1,7 +1,7 @@
 """The ``rupture`` command's entry point.
 
-Apart from :mod:`rupture_nlp.cli` so that importing the commands (in a notebook, in tests, from
-another tool) leaves the process as it was: only the command sets process-wide defaults.
+Kept apart from :mod:`rupture_nlp.cli` so that importing the commands (in a notebook, in tests,
+from another tool) leaves the process as it was: only the command sets process-wide defaults.
 """
 
 from __future__ import annotations
@@ -18,8 +18,13 @@ def configure() -> None:
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
-def main(args: list[str] | None = None) -> None:  # pragma: no cover - console entry point
+def main(args: list[str] | None = None) -> None:
+    """Run the ``rupture`` command after :func:`configure`.
+
+    ``cli`` is imported here, not at the top of the module, because importing it loads pandas
+    and with it pyarrow, which would then ignore the allocator setting.
+    """
     configure()
     from .cli import cli
 
-    cli(args)
+    cli(args, prog_name="rupture")
