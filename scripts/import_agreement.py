@@ -2,8 +2,10 @@
 
 Inputs (outside the repository, as the coders delivered them):
 
-- ``SECOND_DIR/<session_id>.txt``: the second coder's labels, one line per turn,
-  ``TURN|LABEL|SUBTYPE|NOTE``;
+- ``SECOND_DIR/<session_id>.txt``: the second coder's labels of whole sessions, one line per
+  turn, ``TURN|LABEL|SUBTYPE|NOTE``; or ``SECOND_FILE``, one file of single turns from anywhere
+  in the corpus, ``SESSION|TURN|LABEL|SUBTYPE|NOTE`` (a blind recoding of the turns a reviewer
+  flagged, such as ``review_pass``);
 - ``ADJUDICATION``: one line per disagreement, ``SESSION|TURN|LABEL|SUBTYPE|RATIONALE``.
 
 Outputs: ``data/agreement/NAME.json`` (``--name``, default ``second_pass``; one record per
@@ -13,11 +15,12 @@ double-coded turn: its
 adjudicator's note; the text stays in the corpus, once), and ``corpus.csv``
 with the adjudicated labels of the disputed turns. Run once per coding pass; the first-pass
 labels stay in the pass's JSON file, so the kappa in the data card is computed against them.
-Passes: ``second_pass`` (the rupture-dense sessions of the first seven writers) and
-``natural_pass`` (natural-density sessions of the later writers).
+Passes: ``second_pass`` (the rupture-dense sessions of the first seven writers),
+``natural_pass`` (natural-density sessions of the later writers) and ``review_pass`` (single
+turns a reviewer flagged, coded again blind).
 
-Usage: python scripts/import_agreement.py SECOND_DIR ADJUDICATION --data data/ [--name NAME]
-       [--add]   (sessions not yet in the pass, added to it)
+Usage: python scripts/import_agreement.py SECOND_DIR|SECOND_FILE ADJUDICATION --data data/
+       [--name NAME] [--add]   (turns not yet in the pass, added to it)
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rupture_nlp.labels import LABELS, SUBTYPES
 from rupture_nlp.readers import read_transcripts
 from rupture_nlp.writers import write_table
 
@@ -50,6 +54,21 @@ def read_pipe(path: Path, names: list[str], sid: str | None = None) -> pd.DataFr
     return df
 
 
+def check_codes(df: pd.DataFrame, label: str, subtype: str, source: Path) -> None:
+    """Refuse a pass with a label or subtype the codebook does not have, before anything is
+    written: the corpus is rewritten in place."""
+    for row in df.itertuples(index=False):
+        lab, sub = getattr(row, label), getattr(row, subtype)
+        if lab not in LABELS:
+            sys.exit(
+                f"{source}: {row.session_id} turn {row.turn}: label {lab!r} is not one of {LABELS}"
+            )
+        if sub and SUBTYPES.get(sub, ("",))[0] != lab:
+            sys.exit(
+                f"{source}: {row.session_id} turn {row.turn}: subtype {sub!r} is not a {lab} code"
+            )
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("second", type=Path)
@@ -69,17 +88,22 @@ def main(argv=None) -> None:
             )
         earlier = pd.DataFrame(json.loads(out.read_text(encoding="utf-8")))
     corpus = read_transcripts([corpus_path])
-    second = pd.concat(
-        [
-            read_pipe(p, ["session_id", "turn", "label", "subtype", "note"], p.stem)
-            for p in sorted(args.second.glob("*.txt"))
-        ],
-        ignore_index=True,
-    )
+    names = ["session_id", "turn", "label", "subtype", "note"]
+    if args.second.is_file():
+        second = read_pipe(args.second, names)
+    else:
+        second = pd.concat(
+            [read_pipe(p, names, p.stem) for p in sorted(args.second.glob("*.txt"))],
+            ignore_index=True,
+        )
+    if second.duplicated(["session_id", "turn"]).any():
+        sys.exit("a turn is coded twice in the second pass")
     adj = read_pipe(
         args.adjudication,
         ["session_id", "turn", "adjudicated_label", "adjudicated_subtype", "adjudication_note"],
     )
+    check_codes(second, "label", "subtype", args.second)
+    check_codes(adj, "adjudicated_label", "adjudicated_subtype", args.adjudication)
     first = corpus[["session_id", "turn", "speaker", "text", "label", "subtype"]].rename(
         columns={"label": "first_label", "subtype": "first_subtype"}
     )
@@ -113,9 +137,11 @@ def main(argv=None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     records_df = merged[cols]
     if earlier is not None:
-        again = set(earlier["session_id"]) & set(records_df["session_id"])
-        if again:
-            sys.exit(f"sessions already in {out}: {', '.join(sorted(again))}")
+        turn_keys = ["session_id", "turn"]
+        again = earlier[turn_keys].merge(records_df[turn_keys], on=turn_keys)
+        if len(again):
+            listed = ", ".join(f"{s} turn {t}" for s, t in again.head(5).itertuples(index=False))
+            sys.exit(f"turns already in {out}: {listed}")
         records_df = pd.concat([earlier[cols], records_df], ignore_index=True)
     records = records_df.to_json(orient="records", indent=1, force_ascii=False)
     out.write_text(records + "\n", encoding="utf-8")
