@@ -62,6 +62,60 @@ PASSES = {
 }
 
 
+#: Writers coded blind together, in the order they joined: the batches of the by-batch table.
+BATCHES = ("h-w", "y-ac", "ad-aj", "ak-bm", "bn-bu", "bv-cc", "cd-ci", "cj-cq", "cr-cy", "cz-dg")
+
+
+def writer_key(code: str) -> tuple[int, str]:
+    """Writers' codes in the order they were given out: a-z, then aa-az, ba-bz, ..."""
+    return len(code), code
+
+
+def batch_of(writer: str) -> str | None:
+    for batch in BATCHES:
+        lo, hi = batch.split("-")
+        if writer_key(lo) <= writer_key(writer) <= writer_key(hi):
+            return batch
+    return None
+
+
+def agreement_by_batch(b: pd.DataFrame, data: Path) -> str:
+    """Kappa and how the disputes were settled, per batch of writers: whether adjudication
+    leans to the marker is a figure here, not a sentence kept by hand."""
+    sessions = pd.DataFrame(json.loads((data / "sessions.json").read_text(encoding="utf-8")))
+    writer = dict(zip(sessions["session_id"], sessions["writer"], strict=True))
+    b = b.assign(batch=b["session_id"].map(writer).map(batch_of)).dropna(subset=["batch"])
+    if b.empty:
+        return ""
+    rows = []
+    for batch, g in b.groupby("batch", sort=False):
+        first = g.assign(label=g["first_label"], subtype=g["first_subtype"])
+        disputed = g[g["first_label"] != g["label"]]
+        one_none = disputed[(disputed["first_label"] == "none") | (disputed["label"] == "none")]
+        to_marker = one_none[one_none["adjudicated_label"] != "none"]
+        rows.append(
+            {
+                "writers": batch,
+                "sessions": g["session_id"].nunique(),
+                "turns": len(g),
+                "Cohen's kappa": f"{agreement([first, g])['kappa']:.3f}",
+                "disputes": len(disputed),
+                "marker or none, settled to the marker": f"{len(to_marker)} of {len(one_none)}",
+                "of them repairs the writer left none": int(
+                    (
+                        (to_marker["first_label"] == "none")
+                        & (to_marker["adjudicated_label"] == "repair")
+                    ).sum()
+                ),
+            }
+        )
+    rows.sort(key=lambda r: BATCHES.index(r["writers"]))
+    return (
+        "\n\nBy batch of writers (the first label is the writer's; in a dispute between a marker and "
+        "`none`, how often the adjudicator chose the marker):\n\n" + table(pd.DataFrame(rows))
+    )
+
+
 def coder_agreement(data: Path) -> str:
     """Agreement of each blind second coding pass with the first-pass labels."""
     parts = []
@@ -102,6 +156,7 @@ def pass_agreement(path: Path, covered: str) -> str:
         f"{lab} {'-' if v is None else f'{v:.2f}'}" for lab, v in result["session_icc"].items()
     )
     episodes = pair["episodes"]["unrepaired"]
+    batches = agreement_by_batch(b, path.parent.parent)
     return (
         f"#### `{path.name}`: {covered}\n\n"
         f"A second coder labelled {result['n_turns']} turns of {result['n_sessions']} sessions, "
@@ -119,7 +174,7 @@ def pass_agreement(path: Path, covered: str) -> str:
         + f"An adjudicator, who saw both labels without knowing which coder gave which, decided "
         f"the {disagreements} disagreements; {changed} first-pass labels changed, and the corpus "
         f"carries the adjudicated labels (`data/agreement/{path.name}` keeps all three with "
-        "the adjudicator's reasons)."
+        "the adjudicator's reasons)." + batches
     )
 
 

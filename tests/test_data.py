@@ -64,3 +64,23 @@ def test_data_card_figures_are_current():
         text=True,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_every_blind_coded_natural_session_falls_in_a_batch_of_writers():
+    """A new batch of writers coded blind must be named in the data card's batches, or its
+    agreement would drop out of the by-batch table unseen."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "data_card.py"
+    spec = importlib.util.spec_from_file_location("data_card", script)
+    card = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(card)
+    assert card.batch_of("ak") == card.batch_of("bm") == "ak-bm"
+    assert card.batch_of("z") == "y-ac" and card.batch_of("bn") == "bn-bu"
+    assert card.batch_of("b") is None
+    sessions = {
+        s["session_id"]: s["writer"] for s in json.loads((DATA / "sessions.json").read_text())
+    }
+    passed = json.loads((DATA / "agreement" / "natural_pass.json").read_text())
+    writers = {sessions[r["session_id"]] for r in passed}
+    assert writers and all(card.batch_of(w) for w in writers)
