@@ -57,7 +57,7 @@ PASSES = {
         "natural-density sessions (one dev and one test session of each of writers h-w; one dev, "
         "one test and one train session with markers of each of writers y-ac; one test and one "
         "train session with markers of each of writers ad-aj; one or two sessions of each of "
-        "writers ak-bm, most with markers; one session of each of writers bn-bu, bv-cc and cd-ci and two of each of writers cj-cy, drawn at random)"
+        "writers ak-bm, most with markers; one session of each of writers bn-bu, bv-cc and cd-ci and two of each of writers cj-cy, drawn at random; one session with markers of each of writers cz-dg, drawn at random from their first four)"
     ),
 }
 
