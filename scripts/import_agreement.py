@@ -34,7 +34,8 @@ import pandas as pd
 
 from rupture_nlp.labels import LABELS, SUBTYPES
 from rupture_nlp.readers import read_transcripts
-from rupture_nlp.writers import write_table
+from rupture_nlp.validation import check_frame, format_problems
+from rupture_nlp.writers import write_table, write_text
 
 
 def read_pipe(path: Path, names: list[str], sid: str | None = None) -> pd.DataFrame:
@@ -144,15 +145,18 @@ def main(argv=None) -> None:
             sys.exit(f"turns already in {out}: {listed}")
         records_df = pd.concat([earlier[cols], records_df], ignore_index=True)
     records = records_df.to_json(orient="records", indent=1, force_ascii=False)
-    out.write_text(records + "\n", encoding="utf-8")
 
     key = corpus.set_index(["session_id", "turn"]).index
     final = merged.set_index(["session_id", "turn"])
     pos = key.get_indexer(final.index)
     corpus.loc[pos, "label"] = final["adjudicated_label"].to_numpy()
     corpus.loc[pos, "subtype"] = final["adjudicated_subtype"].to_numpy()
+    # the checks every reader applies, before either file is written
+    _, problems = check_frame(corpus, str(corpus_path))
+    if problems:
+        sys.exit("\n".join(format_problems(problems)))
+    write_text(out, records + "\n")
     write_table(corpus, corpus_path)
-    read_transcripts([corpus_path])
     changed = int((merged["adjudicated_label"] != merged["first_label"]).sum())
     print(
         f"{len(merged)} turns double-coded, {int(disputed.sum())} disputed, {changed} corpus "
