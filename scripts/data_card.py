@@ -79,11 +79,10 @@ def batch_of(writer: str) -> str | None:
     return None
 
 
-def agreement_by_batch(b: pd.DataFrame, data: Path) -> str:
+def agreement_by_batch(b: pd.DataFrame, writer: pd.Series) -> str:
     """Kappa and how the disputes were settled, per batch of writers: whether adjudication
-    leans to the marker is a figure here, not a sentence kept by hand."""
-    sessions = pd.DataFrame(json.loads((data / "sessions.json").read_text(encoding="utf-8")))
-    writer = dict(zip(sessions["session_id"], sessions["writer"], strict=True))
+    leans to the marker is a figure here, not a sentence kept by hand. ``writer`` maps each
+    session to its writer."""
     b = b.assign(batch=b["session_id"].map(writer).map(batch_of)).dropna(subset=["batch"])
     if b.empty:
         return ""
@@ -116,17 +115,17 @@ def agreement_by_batch(b: pd.DataFrame, data: Path) -> str:
     )
 
 
-def coder_agreement(data: Path) -> str:
+def coder_agreement(data: Path, writer: pd.Series) -> str:
     """Agreement of each blind second coding pass with the first-pass labels."""
     parts = []
     for name, covered in PASSES.items():
         path = data / "agreement" / f"{name}.json"
         if path.exists():
-            parts.append(pass_agreement(path, covered))
+            parts.append(pass_agreement(path, covered, writer))
     return "\n\n".join(parts) if parts else "No second coding pass yet."
 
 
-def pass_agreement(path: Path, covered: str) -> str:
+def pass_agreement(path: Path, covered: str, writer: pd.Series) -> str:
     b = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
     first = b.assign(label=b["first_label"], subtype=b["first_subtype"])
     result = agreement([first, b])  # the same function as `rupture agree`
@@ -156,7 +155,7 @@ def pass_agreement(path: Path, covered: str) -> str:
         f"{lab} {'-' if v is None else f'{v:.2f}'}" for lab, v in result["session_icc"].items()
     )
     episodes = pair["episodes"]["unrepaired"]
-    batches = agreement_by_batch(b, path.parent.parent)
+    batches = agreement_by_batch(b, writer)
     return (
         f"#### `{path.name}`: {covered}\n\n"
         f"A second coder labelled {result['n_turns']} turns of {result['n_sessions']} sessions, "
@@ -241,7 +240,8 @@ def figures(data: Path) -> str:
         f'all backchannels such as "Mm-hmm." and "Yeah."); {shared:.1%} share an '
         "8-word run with turns of three or more sessions."
     )
-    out.append("### Agreement\n\n" + coder_agreement(data))
+    writer = df.drop_duplicates("session_id").set_index("session_id")["writer"]
+    out.append("### Agreement\n\n" + coder_agreement(data, writer))
     return "\n\n".join(out)
 
 
