@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,22 @@ from rupture_nlp.labels import LABELS
 from rupture_nlp.training import train_and_save
 
 FILES = Path(__file__).parent / "files"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """The project's scripts and benchmarks are files, not modules of the package: load one by
+    its path under the checkout (``load_script("scripts/data_card.py")``)."""
+
+    def load(relative: str):
+        path = ROOT / relative
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture

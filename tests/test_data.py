@@ -66,15 +66,10 @@ def test_data_card_figures_are_current():
     assert done.returncode == 0, done.stderr
 
 
-def test_every_blind_coded_natural_session_falls_in_a_batch_of_writers():
+def test_every_blind_coded_natural_session_falls_in_a_batch_of_writers(load_script):
     """A new batch of writers coded blind must be named in the data card's batches, or its
     agreement would drop out of the by-batch table unseen."""
-    import importlib.util
-
-    script = Path(__file__).resolve().parent.parent / "scripts" / "data_card.py"
-    spec = importlib.util.spec_from_file_location("data_card", script)
-    card = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(card)
+    card = load_script("scripts/data_card.py")
     assert card.batch_of("ak") == card.batch_of("bm") == "ak-bm"
     assert card.batch_of("z") == "y-ac" and card.batch_of("bn") == "bn-bu"
     assert card.batch_of("b") is None

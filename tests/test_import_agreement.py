@@ -1,22 +1,14 @@
 """scripts/import_agreement.py: a blind pass and its adjudication change the corpus and are kept."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        "import_agreement", ROOT / "scripts" / "import_agreement.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture()
+def script(load_script):
+    return load_script("scripts/import_agreement.py")
 
 
 CORPUS = [
@@ -44,12 +36,12 @@ def _labels(folder):
     return dict(zip(keys, df.label, strict=True))
 
 
-def test_turn_level_pass_settles_only_the_adjudicated_turns(tmp_path, data):
+def test_turn_level_pass_settles_only_the_adjudicated_turns(tmp_path, data, script):
     second = tmp_path / "review.txt"
     second.write_text("s2|2|none||closed question\ns1|2|withdrawal|W2|minimal after strain\n")
     adj = tmp_path / "adj.txt"
     adj.write_text("s2|2|none||answers a closed check\n")
-    _script().main([str(second), str(adj), "--data", str(data), "--name", "review_pass"])
+    script.main([str(second), str(adj), "--data", str(data), "--name", "review_pass"])
     labels = _labels(data)
     assert labels[("s2", 2)] == "none"
     assert labels[("s1", 2)] == "withdrawal"
@@ -63,12 +55,11 @@ def test_turn_level_pass_settles_only_the_adjudicated_turns(tmp_path, data):
     assert by_turn[("s1", 2)]["adjudicated_subtype"] == "W2"
 
 
-def test_adding_a_turn_already_in_the_pass_is_refused(tmp_path, data):
+def test_adding_a_turn_already_in_the_pass_is_refused(tmp_path, data, script):
     second = tmp_path / "review.txt"
     second.write_text("s1|2|withdrawal|W2|\n")
     adj = tmp_path / "adj.txt"
     adj.write_text("")
-    script = _script()
     script.main([str(second), str(adj), "--data", str(data), "--name", "review_pass"])
     with pytest.raises(SystemExit, match="s1 turn 2"):
         script.main([str(second), str(adj), "--data", str(data), "--name", "review_pass", "--add"])
@@ -78,22 +69,24 @@ def test_adding_a_turn_already_in_the_pass_is_refused(tmp_path, data):
     ("line", "message"),
     [("s2|2|withdrawl|W2|", "label 'withdrawl'"), ("s2|2|withdrawal|C2|", "subtype 'C2'")],
 )
-def test_unknown_codes_are_refused_before_the_corpus_is_written(tmp_path, data, line, message):
+def test_unknown_codes_are_refused_before_the_corpus_is_written(
+    tmp_path, data, script, line, message
+):
     before = (data / "corpus.csv").read_bytes()
     second = tmp_path / "review.txt"
     second.write_text(line + "\n")
     adj = tmp_path / "adj.txt"
     adj.write_text("")
     with pytest.raises(SystemExit, match=message):
-        _script().main([str(second), str(adj), "--data", str(data), "--name", "review_pass"])
+        script.main([str(second), str(adj), "--data", str(data), "--name", "review_pass"])
     assert (data / "corpus.csv").read_bytes() == before
 
 
-def test_a_disagreement_without_adjudication_is_refused(tmp_path, data):
+def test_a_disagreement_without_adjudication_is_refused(tmp_path, data, script):
     second = tmp_path / "review.txt"
     second.write_text("s2|2|none||\n")
     adj = tmp_path / "adj.txt"
     adj.write_text("")
     with pytest.raises(SystemExit, match="exactly the turns"):
-        _script().main([str(second), str(adj), "--data", str(data), "--name", "review_pass"])
+        script.main([str(second), str(adj), "--data", str(data), "--name", "review_pass"])
     assert _labels(data)[("s2", 2)] == "withdrawal"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import warnings
@@ -154,12 +153,8 @@ def test_one_speaker_is_roled_by_its_own_score():
     assert got["confidence"].iloc[0] == pytest.approx(1 - got["p_therapist"].iloc[0])
 
 
-def test_the_shipped_role_model_is_what_the_fit_script_makes():
-    spec = importlib.util.spec_from_file_location(
-        "fit_speaker_roles", ROOT / "scripts" / "fit_speaker_roles.py"
-    )
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+def test_the_shipped_role_model_is_what_the_fit_script_makes(load_script):
+    script = load_script("scripts/fit_speaker_roles.py")
     from rupture_nlp.corpus import load_corpus
 
     rendered = render_diarised(load_corpus(ROOT / "data", "train"), seed=script.SEED)
