@@ -57,13 +57,16 @@ PASSES = {
         "natural-density sessions (one dev and one test session of each of writers h-w; one dev, "
         "one test and one train session with markers of each of writers y-ac; one test and one "
         "train session with markers of each of writers ad-aj; one or two sessions of each of "
-        "writers ak-bm, most with markers; one session of each of writers bn-bu, bv-cc and cd-ci and two of each of writers cj-cy, drawn at random; one session with markers of each of writers cz-dg, drawn at random from their first four)"
+        "writers ak-bm, most with markers; one session of each of writers bn-bu, bv-cc and "
+        "cd-ci and two of each of writers cj-cy, drawn at random; one session with markers of "
+        "each of writers cz-dg, drawn at random from their first four; two sessions of each of "
+        "writers dh-do, drawn at random from all six)"
     ),
 }
 
 
 #: Writers coded blind together, in the order they joined: the batches of the by-batch table.
-BATCHES = ("h-w", "y-ac", "ad-aj", "ak-bm", "bn-bu", "bv-cc", "cd-ci", "cj-cq", "cr-cy", "cz-dg")
+BATCHES = tuple("h-w y-ac ad-aj ak-bm bn-bu bv-cc cd-ci cj-cq cr-cy cz-dg dh-do".split())
 
 
 def writer_key(code: str) -> tuple[int, str]:
