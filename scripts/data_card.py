@@ -60,7 +60,7 @@ PASSES = {
         "writers ak-bm, most with markers; one session of each of writers bn-bu, bv-cc and "
         "cd-ci and two of each of writers cj-cy, drawn at random; one session with markers of "
         "each of writers cz-dg, drawn at random from their first four; two sessions of each of "
-        "writers dh-do, drawn at random from all six)"
+        "writers dh-do, drawn at random from all six, and dl04, which a reviewer flagged)"
     ),
 }
 
