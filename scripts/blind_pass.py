@@ -1,0 +1,151 @@
+"""Prepare a blind second coding pass over writers' session files, and its disputes.
+
+A pass has three steps; this script does the two that are bookkeeping, so that which sessions
+were double-coded is a seeded draw, not a choice made after reading them:
+
+1. ``packet RAW OUT --per-writer N``: draws N sessions of each writer's folder
+   (``RAW/<writer>/<session>.txt``, the format of ``scripts/import_sessions.py``) at random with
+   ``--seed``, and writes each as ``OUT/<session>.txt`` without its labels (``TURN|SPEAKER|TEXT``)
+   and ``OUT/selection.json`` (the seed, the rule and the sessions drawn). A second coder who has
+   not seen the writer's labels codes each file as ``TURN|LABEL|SUBTYPE|NOTE`` lines into a
+   folder of their own.
+2. ``disputes RAW SECOND OUT``: pairs the writer's labels with the second coder's and writes the
+   turns where they differ, with three turns of context before and one after, the two labels in
+   a random order (the adjudicator is not told whose is whose), for an adjudicator who answers
+   ``SESSION|TURN|LABEL|SUBTYPE|RATIONALE`` lines. It prints Cohen's kappa of the pair.
+3. ``scripts/import_agreement.py SECOND ADJUDICATION --data data/ --name natural_pass --add``
+   puts the pass into the corpus.
+
+Usage: python scripts/blind_pass.py packet RAW OUT [--per-writer 2] [--seed 0] [--also S ...]
+       python scripts/blind_pass.py disputes RAW SECOND OUT [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from import_agreement import read_pipe  # noqa: E402
+from import_sessions import parse_session  # noqa: E402
+
+from rupture_nlp.agreement import agreement  # noqa: E402
+
+CONTEXT_BEFORE, CONTEXT_AFTER = 3, 1
+
+
+def writer_files(raw: Path) -> dict[str, list[Path]]:
+    return {d.name: sorted(d.glob("*.txt")) for d in sorted(raw.iterdir()) if d.is_dir()}
+
+
+def draw(raw: Path, per_writer: int, seed: int, also: list[str] = ()) -> list[Path]:
+    """``per_writer`` sessions of each writer at random (seeded by writer), and ``also``."""
+    chosen = []
+    for writer, files in writer_files(raw).items():
+        rng = random.Random(f"{seed}-{writer}")
+        chosen += sorted(rng.sample(files, min(per_writer, len(files))))
+    extra = [p for files in writer_files(raw).values() for p in files if p.stem in set(also)]
+    return sorted(set(chosen) | set(extra), key=lambda p: p.stem)
+
+
+def write_packet(paths: list[Path], out: Path, rule: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        _, turns = parse_session(path)
+        lines = [f"{i}|{t['speaker']}|{t['text']}" for i, t in enumerate(turns, 1)]
+        (out / f"{path.stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rule = {**rule, "sessions": [p.stem for p in paths]}
+    (out / "selection.json").write_text(json.dumps(rule, indent=1) + "\n", encoding="utf-8")
+
+
+def paired(raw: Path, second: Path) -> pd.DataFrame:
+    """One row per turn the second coder coded: text, speaker, both labels and subtypes."""
+    files = {p.stem: p for ps in writer_files(raw).values() for p in ps}
+    rows = []
+    for coded in sorted(second.glob("*.txt")):
+        if coded.stem not in files:
+            sys.exit(f"{coded}: no writer's file {coded.stem}.txt under {raw}")
+        _, turns = parse_session(files[coded.stem])
+        b = read_pipe(coded, ["session_id", "turn", "label", "subtype", "note"], coded.stem)
+        for r in b.itertuples(index=False):
+            t = int(r.turn)
+            if not 1 <= t <= len(turns):
+                sys.exit(f"{coded}: turn {t} is not in the session ({len(turns)} turns)")
+            first = turns[t - 1]
+            rows.append(
+                {
+                    "session_id": coded.stem,
+                    "turn": t,
+                    "speaker": first["speaker"],
+                    "first_label": first["label"],
+                    "first_subtype": first["subtype"],
+                    "label": r.label,
+                    "subtype": r.subtype,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def dispute_text(raw: Path, pairs: pd.DataFrame, seed: int) -> str:
+    files = {p.stem: p for ps in writer_files(raw).values() for p in ps}
+    rng = random.Random(seed)
+    blocks = []
+    for r in pairs[pairs["first_label"] != pairs["label"]].itertuples(index=False):
+        _, turns = parse_session(files[r.session_id])
+        lo, hi = max(1, r.turn - CONTEXT_BEFORE), min(len(turns), r.turn + CONTEXT_AFTER)
+        context = [
+            f"{'>>' if i == r.turn else '  '} {i} {turns[i - 1]['speaker']}: {turns[i - 1]['text']}"
+            for i in range(lo, hi + 1)
+        ]
+        options = [f"{r.first_label} {r.first_subtype}".strip(), f"{r.label} {r.subtype}".strip()]
+        rng.shuffle(options)
+        blocks.append(
+            f"## {r.session_id} turn {r.turn}\n"
+            + "\n".join(context)
+            + f"\ncoders chose: A = {options[0]}; B = {options[1]}\n"
+        )
+    return "\n".join(blocks)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="step", required=True)
+    pk = sub.add_parser("packet", help="draw sessions and write them without labels")
+    pk.add_argument("raw", type=Path)
+    pk.add_argument("out", type=Path)
+    pk.add_argument("--per-writer", type=int, default=2)
+    pk.add_argument("--seed", type=int, default=0)
+    pk.add_argument("--also", nargs="*", default=[], help="sessions to add (a reviewer's flag)")
+    dp = sub.add_parser("disputes", help="the turns the two coders labelled differently")
+    dp.add_argument("raw", type=Path)
+    dp.add_argument("second", type=Path)
+    dp.add_argument("out", type=Path)
+    dp.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    if args.step == "packet":
+        paths = draw(args.raw, args.per_writer, args.seed, args.also)
+        rule = {"seed": args.seed, "per_writer": args.per_writer, "also": args.also}
+        write_packet(paths, args.out, rule)
+        print(f"{len(paths)} sessions -> {args.out}")
+        return 0
+    pairs = paired(args.raw, args.second)
+    if pairs.empty:
+        sys.exit(f"{args.second}: no coded sessions")
+    first = pairs.assign(label=pairs["first_label"], subtype=pairs["first_subtype"])
+    kappa = agreement([first, pairs])["kappa"]
+    args.out.write_text(dispute_text(args.raw, pairs, args.seed), encoding="utf-8")
+    n = int((pairs["first_label"] != pairs["label"]).sum())
+    print(
+        f"{pairs['session_id'].nunique()} sessions, {len(pairs)} turns, kappa {kappa:.3f}, "
+        f"{n} disputes -> {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
