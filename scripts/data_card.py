@@ -50,23 +50,33 @@ def variety(df: pd.DataFrame) -> tuple[float, float]:
     return repeated, shared / len(texts)
 
 
-#: Coding passes (``data/agreement/NAME.json``) and which sessions each covered.
-PASSES = {
-    "second_pass": "rupture-dense sessions (one dev and one test session of each of writers a-g)",
-    "natural_pass": (
-        "natural-density sessions (one dev and one test session of each of writers h-w; one dev, "
-        "one test and one train session with markers of each of writers y-ac; one test and one "
-        "train session with markers of each of writers ad-aj; one or two sessions of each of "
-        "writers ak-bm, most with markers; one session of each of writers bn-bu, bv-cc and "
-        "cd-ci and two of each of writers cj-cy, drawn at random; one session with markers of "
-        "each of writers cz-dg, drawn at random from their first four; two sessions of each of "
-        "writers dh-do, drawn at random from all six, and dl04, which a reviewer flagged)"
-    ),
-}
+PASSES_FILE = "passes.json"
 
 
-#: Writers coded blind together, in the order they joined: the batches of the by-batch table.
-BATCHES = tuple("h-w y-ac ad-aj ak-bm bn-bu bv-cc cd-ci cj-cq cr-cy cz-dg dh-do".split())
+def passes(data: Path) -> dict[str, dict]:
+    """``data/agreement/passes.json``: for each coding pass (``NAME.json`` beside it), what it
+    covers and, per batch of writers coded blind together (in the order they joined), which of
+    their sessions were drawn. ``scripts/import_agreement.py --batch`` adds to it."""
+    path = data / "agreement" / PASSES_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def covered(spec: dict) -> str:
+    """A pass's sessions in words, from its batches: "natural-density sessions (one session of
+    each writer, drawn at random: writers bn-bu, bv-cc; ...)"."""
+    by_rule: dict[str, list[str]] = {}
+    for batch, rule in spec.get("batches", {}).items():
+        by_rule.setdefault(rule, []).append(batch)
+    parts = [
+        f"{rule}: writer{'s' if any('-' in b for b in batches) else ''} {', '.join(batches)}"
+        for rule, batches in by_rule.items()
+    ]
+    return f"{spec.get('covers', 'sessions')} ({'; '.join(parts)})" if parts else spec["covers"]
+
+
+def batches(data: Path) -> tuple[str, ...]:
+    """Writers coded blind together in the natural-density pass: the by-batch table's rows."""
+    return tuple(passes(data).get("natural_pass", {}).get("batches", {}))
 
 
 def writer_key(code: str) -> tuple[int, str]:
@@ -74,19 +84,20 @@ def writer_key(code: str) -> tuple[int, str]:
     return len(code), code
 
 
-def batch_of(writer: str) -> str | None:
-    for batch in BATCHES:
+def batch_of(writer: str, batches: tuple[str, ...]) -> str | None:
+    for batch in batches:
         lo, hi = batch.split("-")
         if writer_key(lo) <= writer_key(writer) <= writer_key(hi):
             return batch
     return None
 
 
-def agreement_by_batch(b: pd.DataFrame, writer: pd.Series) -> str:
+def agreement_by_batch(b: pd.DataFrame, writer: pd.Series, order: tuple[str, ...]) -> str:
     """Kappa and how the disputes were settled, per batch of writers: whether adjudication
     leans to the marker is a figure here, not a sentence kept by hand. ``writer`` maps each
     session to its writer."""
-    b = b.assign(batch=b["session_id"].map(writer).map(batch_of)).dropna(subset=["batch"])
+    b = b.assign(batch=b["session_id"].map(writer).map(lambda w: batch_of(w, order)))
+    b = b.dropna(subset=["batch"])
     if b.empty:
         return ""
     rows = []
@@ -111,7 +122,7 @@ def agreement_by_batch(b: pd.DataFrame, writer: pd.Series) -> str:
                 ),
             }
         )
-    rows.sort(key=lambda r: BATCHES.index(r["writers"]))
+    rows.sort(key=lambda r: order.index(r["writers"]))
     return (
         "\n\nBy batch of writers (the first label is the writer's; in a dispute between a marker and "
         "`none`, how often the adjudicator chose the marker):\n\n" + table(pd.DataFrame(rows))
@@ -121,14 +132,15 @@ def agreement_by_batch(b: pd.DataFrame, writer: pd.Series) -> str:
 def coder_agreement(data: Path, writer: pd.Series) -> str:
     """Agreement of each blind second coding pass with the first-pass labels."""
     parts = []
-    for name, covered in PASSES.items():
+    order = batches(data)
+    for name, spec in passes(data).items():
         path = data / "agreement" / f"{name}.json"
         if path.exists():
-            parts.append(pass_agreement(path, covered, writer))
+            parts.append(pass_agreement(path, covered(spec), writer, order))
     return "\n\n".join(parts) if parts else "No second coding pass yet."
 
 
-def pass_agreement(path: Path, covered: str, writer: pd.Series) -> str:
+def pass_agreement(path: Path, covered: str, writer: pd.Series, order: tuple[str, ...]) -> str:
     b = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
     first = b.assign(label=b["first_label"], subtype=b["first_subtype"])
     result = agreement([first, b])  # the same function as `rupture agree`
@@ -158,7 +170,7 @@ def pass_agreement(path: Path, covered: str, writer: pd.Series) -> str:
         f"{lab} {'-' if v is None else f'{v:.2f}'}" for lab, v in result["session_icc"].items()
     )
     episodes = pair["episodes"]["unrepaired"]
-    batches = agreement_by_batch(b, writer)
+    by_batch = agreement_by_batch(b, writer, order)
     return (
         f"#### `{path.name}`: {covered}\n\n"
         f"A second coder labelled {result['n_turns']} turns of {result['n_sessions']} sessions, "
@@ -176,7 +188,7 @@ def pass_agreement(path: Path, covered: str, writer: pd.Series) -> str:
         + f"An adjudicator, who saw both labels without knowing which coder gave which, decided "
         f"the {disagreements} disagreements; {changed} first-pass labels changed, and the corpus "
         f"carries the adjudicated labels (`data/agreement/{path.name}` keeps all three with "
-        "the adjudicator's reasons)." + batches
+        "the adjudicator's reasons)." + by_batch
     )
 
 

@@ -21,6 +21,8 @@ turns a reviewer flagged, coded again blind).
 
 Usage: python scripts/import_agreement.py SECOND_DIR|SECOND_FILE ADJUDICATION --data data/
        [--name NAME] [--add]   (turns not yet in the pass, added to it)
+       [--batch FIRST-LAST --drawn "two sessions of each writer, drawn at random"]
+       (recorded in ``data/agreement/passes.json``, which the data card reads)
 """
 
 from __future__ import annotations
@@ -70,6 +72,19 @@ def check_codes(df: pd.DataFrame, label: str, subtype: str, source: Path) -> Non
             )
 
 
+def with_batch(data: Path, name: str, batch: str, drawn: str) -> dict:
+    """``data/agreement/passes.json`` saying which sessions of ``batch`` the pass ``name``
+    covers, after the batches before it (the data card's words and by-batch table come from
+    it); refused before anything is written if the batch is there already."""
+    path = data / "agreement" / "passes.json"
+    spec = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    entry = spec.setdefault(name, {"covers": "sessions", "batches": {}})
+    if batch in entry["batches"]:
+        sys.exit(f"{path}: batch {batch} is already in {name}")
+    entry["batches"][batch] = drawn
+    return spec
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("second", type=Path)
@@ -77,7 +92,12 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=Path("data"))
     ap.add_argument("--name", default="second_pass", help="name of the coding pass")
     ap.add_argument("--add", action="store_true", help="add new sessions to an existing pass")
+    ap.add_argument("--batch", help="writers coded blind together, as FIRST-LAST (passes.json)")
+    ap.add_argument("--drawn", help="which of the batch's sessions were coded, in words")
     args = ap.parse_args(argv)
+    if bool(args.batch) != bool(args.drawn):
+        ap.error("--batch and --drawn go together")
+    spec = with_batch(args.data, args.name, args.batch, args.drawn) if args.batch else None
     corpus_path = args.data / "corpus.csv"
     out = args.data / "agreement" / f"{args.name}.json"
     earlier = None
@@ -157,6 +177,9 @@ def main(argv=None) -> None:
         sys.exit("\n".join(format_problems(problems)))
     write_text(out, records + "\n")
     write_table(corpus, corpus_path)
+    if spec is not None:
+        text = json.dumps(spec, indent=1, ensure_ascii=False) + "\n"
+        write_text(args.data / "agreement" / "passes.json", text)
     changed = int((merged["adjudicated_label"] != merged["first_label"]).sum())
     print(
         f"{len(merged)} turns double-coded, {int(disputed.sum())} disputed, {changed} corpus "

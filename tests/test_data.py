@@ -67,15 +67,17 @@ def test_data_card_figures_are_current():
 
 
 def test_every_blind_coded_natural_session_falls_in_a_batch_of_writers(load_script):
-    """A new batch of writers coded blind must be named in the data card's batches, or its
-    agreement would drop out of the by-batch table unseen."""
+    """A new batch of writers coded blind must be named in ``data/agreement/passes.json``
+    (``import_agreement.py --batch``), or its agreement would drop out of the by-batch table
+    unseen."""
     card = load_script("scripts/data_card.py")
-    assert card.batch_of("ak") == card.batch_of("bm") == "ak-bm"
-    assert card.batch_of("z") == "y-ac" and card.batch_of("bn") == "bn-bu"
-    assert card.batch_of("b") is None
+    order = card.batches(DATA)
+    assert card.batch_of("ak", order) == card.batch_of("bm", order) == "ak-bm"
+    assert card.batch_of("z", order) == "y-ac" and card.batch_of("bn", order) == "bn-bu"
+    assert card.batch_of("b", order) is None
     sessions = {
         s["session_id"]: s["writer"] for s in json.loads((DATA / "sessions.json").read_text())
     }
     passed = json.loads((DATA / "agreement" / "natural_pass.json").read_text())
     writers = {sessions[r["session_id"]] for r in passed}
-    assert writers and all(card.batch_of(w) for w in writers)
+    assert writers and all(card.batch_of(w, order) for w in writers)

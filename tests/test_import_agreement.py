@@ -90,3 +90,24 @@ def test_a_disagreement_without_adjudication_is_refused(tmp_path, data, script):
     with pytest.raises(SystemExit, match="exactly the turns"):
         script.main([str(second), str(adj), "--data", str(data), "--name", "review_pass"])
     assert _labels(data)[("s2", 2)] == "withdrawal"
+
+
+def test_a_batch_is_recorded_for_the_data_card_and_not_twice(tmp_path, data, script, load_script):
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "s1.txt").write_text("1|none||\n2|withdrawal|W2|\n3|repair|R3|\n")
+    adj = tmp_path / "adj.txt"
+    adj.write_text("")
+    drawn = "one session of each writer, drawn at random"
+    args = [str(second), str(adj), "--data", str(data), "--name", "natural_pass"]
+    script.main([*args, "--batch", "xa-xb", "--drawn", drawn])
+    card = load_script("scripts/data_card.py")
+    assert card.batches(data) == ("xa-xb",)
+    spec = card.passes(data)["natural_pass"]
+    assert card.covered(spec) == f"sessions ({drawn}: writers xa-xb)"
+    (second / "s1.txt").unlink()
+    (second / "s2.txt").write_text("1|none||\n2|withdrawal|W2|\n3|none||\n")
+    before = (data / "corpus.csv").read_bytes()
+    with pytest.raises(SystemExit, match="batch xa-xb is already in natural_pass"):
+        script.main([*args, "--add", "--batch", "xa-xb", "--drawn", drawn])
+    assert (data / "corpus.csv").read_bytes() == before
