@@ -31,36 +31,60 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from import_agreement import read_pipe  # noqa: E402
+from import_agreement import check_codes, read_pipe  # noqa: E402
 from import_sessions import parse_session  # noqa: E402
 
 from rupture_nlp.agreement import agreement  # noqa: E402
+from rupture_nlp.writers import write_text  # noqa: E402
 
+#: what an adjudicator sees around a disputed turn: enough of the lead-up to see a strain
+#: build, and the reply that shows whether it was taken as one
 CONTEXT_BEFORE, CONTEXT_AFTER = 3, 1
 
 
 def writer_files(raw: Path) -> dict[str, list[Path]]:
+    """Each writer's session files (``RAW/<writer>/<session>.txt``), by writer."""
     return {d.name: sorted(d.glob("*.txt")) for d in sorted(raw.iterdir()) if d.is_dir()}
 
 
 def draw(raw: Path, per_writer: int, seed: int, also: list[str] = ()) -> list[Path]:
-    """``per_writer`` sessions of each writer at random (seeded by writer), and ``also``."""
+    """``per_writer`` sessions of each writer at random, and the sessions named in ``also``.
+
+    Each writer's draw is seeded by the writer's name, so adding a writer to ``RAW`` or drawing
+    one writer alone does not change the others' draws.
+    """
+    files = writer_files(raw)
+    known = {p.stem for ps in files.values() for p in ps}
+    unknown = sorted(set(also) - known)
+    if unknown:
+        sys.exit(f"{raw}: no session {', '.join(unknown)} under it (--also)")
     chosen = []
-    for writer, files in writer_files(raw).items():
+    for writer, paths in files.items():
         rng = random.Random(f"{seed}-{writer}")
-        chosen += sorted(rng.sample(files, min(per_writer, len(files))))
-    extra = [p for files in writer_files(raw).values() for p in files if p.stem in set(also)]
+        chosen += sorted(rng.sample(paths, min(per_writer, len(paths))))
+    extra = [p for paths in files.values() for p in paths if p.stem in set(also)]
     return sorted(set(chosen) | set(extra), key=lambda p: p.stem)
 
 
-def write_packet(paths: list[Path], out: Path, rule: dict) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for path in paths:
+def write_packet(paths: list[Path], out: Path, rule: dict, raw: Path | None = None) -> None:
+    """The sessions ``paths`` without their labels, and ``selection.json``, in ``out``.
+
+    Refused before anything is written if ``out`` is inside ``raw`` (it would overwrite the
+    writers' labelled files) or already holds files (a packet must list exactly what it holds).
+    """
+    if raw is not None and out.resolve().is_relative_to(raw.resolve()):
+        sys.exit(f"{out}: inside {raw}; write the packet elsewhere")
+    if out.exists() and any(out.iterdir()):
+        sys.exit(f"{out}: not empty; a packet goes into a new folder")
+    packets = {}
+    for path in paths:  # every file is parsed before the first is written
         _, turns = parse_session(path)
-        lines = [f"{i}|{t['speaker']}|{t['text']}" for i, t in enumerate(turns, 1)]
-        (out / f"{path.stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    rule = {**rule, "sessions": [p.stem for p in paths]}
-    (out / "selection.json").write_text(json.dumps(rule, indent=1) + "\n", encoding="utf-8")
+        packets[path.stem] = [f"{i}|{t['speaker']}|{t['text']}" for i, t in enumerate(turns, 1)]
+    out.mkdir(parents=True, exist_ok=True)
+    for stem, lines in packets.items():
+        write_text(out / f"{stem}.txt", "\n".join(lines) + "\n")
+    rule = {**rule, "sessions": list(packets)}
+    write_text(out / "selection.json", json.dumps(rule, indent=1) + "\n")
 
 
 def paired(raw: Path, second: Path) -> pd.DataFrame:
@@ -72,6 +96,9 @@ def paired(raw: Path, second: Path) -> pd.DataFrame:
             sys.exit(f"{coded}: no writer's file {coded.stem}.txt under {raw}")
         _, turns = parse_session(files[coded.stem])
         b = read_pipe(coded, ["session_id", "turn", "label", "subtype", "note"], coded.stem)
+        check_codes(b, "label", "subtype", coded)  # a typo would pass for a dispute
+        if b["turn"].duplicated().any():
+            sys.exit(f"{coded}: a turn is coded twice")
         for r in b.itertuples(index=False):
             t = int(r.turn)
             if not 1 <= t <= len(turns):
@@ -92,6 +119,8 @@ def paired(raw: Path, second: Path) -> pd.DataFrame:
 
 
 def dispute_text(raw: Path, pairs: pd.DataFrame, seed: int) -> str:
+    """One block per disagreement: the turn in its context and the two labels as A and B in an
+    order drawn by ``seed``, so the adjudicator cannot side with the writer by position."""
     files = {p.stem: p for ps in writer_files(raw).values() for p in ps}
     rng = random.Random(seed)
     blocks = []
@@ -130,7 +159,7 @@ def main(argv=None) -> int:
     if args.step == "packet":
         paths = draw(args.raw, args.per_writer, args.seed, args.also)
         rule = {"seed": args.seed, "per_writer": args.per_writer, "also": args.also}
-        write_packet(paths, args.out, rule)
+        write_packet(paths, args.out, rule, args.raw)
         print(f"{len(paths)} sessions -> {args.out}")
         return 0
     pairs = paired(args.raw, args.second)

@@ -67,11 +67,9 @@ def covered(spec: dict) -> str:
     by_rule: dict[str, list[str]] = {}
     for batch, rule in spec.get("batches", {}).items():
         by_rule.setdefault(rule, []).append(batch)
-    parts = [
-        f"{rule}: writer{'s' if any('-' in b for b in batches) else ''} {', '.join(batches)}"
-        for rule, batches in by_rule.items()
-    ]
-    return f"{spec.get('covers', 'sessions')} ({'; '.join(parts)})" if parts else spec["covers"]
+    parts = [f"{rule}: writers {', '.join(batches)}" for rule, batches in by_rule.items()]
+    covers = spec.get("covers", "sessions")
+    return f"{covers} ({'; '.join(parts)})" if parts else covers
 
 
 def batches(data: Path) -> tuple[str, ...]:
@@ -85,6 +83,7 @@ def writer_key(code: str) -> tuple[int, str]:
 
 
 def batch_of(writer: str, batches: tuple[str, ...]) -> str | None:
+    """The batch (``FIRST-LAST``, a range of writers' codes) that ``writer`` is in, if any."""
     for batch in batches:
         lo, hi = batch.split("-")
         if writer_key(lo) <= writer_key(writer) <= writer_key(hi):

@@ -34,10 +34,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from rupture_nlp.labels import LABELS, SUBTYPES
-from rupture_nlp.readers import read_transcripts
-from rupture_nlp.validation import check_frame, format_problems
-from rupture_nlp.writers import write_table, write_text
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data_card import batch_of, writer_key  # noqa: E402
+
+from rupture_nlp.labels import LABELS, SUBTYPES  # noqa: E402
+from rupture_nlp.readers import read_transcripts  # noqa: E402
+from rupture_nlp.validation import check_frame, format_problems  # noqa: E402
+from rupture_nlp.writers import write_table, write_text  # noqa: E402
 
 
 def read_pipe(path: Path, names: list[str], sid: str | None = None) -> pd.DataFrame:
@@ -79,10 +82,29 @@ def with_batch(data: Path, name: str, batch: str, drawn: str) -> dict:
     path = data / "agreement" / "passes.json"
     spec = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     entry = spec.setdefault(name, {"covers": "sessions", "batches": {}})
+    lo, sep, hi = batch.partition("-")
+    if not (sep and lo.isalpha() and hi.isalpha() and writer_key(lo) <= writer_key(hi)):
+        sys.exit(f"--batch {batch!r}: give the first and last writer of the batch, as dp-dw")
     if batch in entry["batches"]:
         sys.exit(f"{path}: batch {batch} is already in {name}")
+    for other in entry["batches"]:
+        o_lo, _, o_hi = other.partition("-")
+        if writer_key(lo) <= writer_key(o_hi) and writer_key(o_lo) <= writer_key(hi):
+            sys.exit(f"{path}: batch {batch} overlaps {other} in {name}")
     entry["batches"][batch] = drawn
     return spec
+
+
+def check_batch_writers(data: Path, batch: str, sessions: pd.Series) -> None:
+    """Refuse a pass whose sessions were written by writers outside ``batch`` (a typo in the
+    range would file their agreement under the wrong batch, or under none)."""
+    path = data / "sessions.json"
+    if not path.exists():
+        return
+    writer = {m["session_id"]: m.get("writer", "") for m in json.loads(path.read_text("utf-8"))}
+    outside = sorted({s for s in sessions if batch_of(writer.get(s, ""), (batch,)) is None})
+    if outside:
+        sys.exit(f"--batch {batch}: sessions not written by its writers: {', '.join(outside[:5])}")
 
 
 def main(argv=None) -> None:
@@ -119,6 +141,8 @@ def main(argv=None) -> None:
         )
     if second.duplicated(["session_id", "turn"]).any():
         sys.exit("a turn is coded twice in the second pass")
+    if spec is not None:
+        check_batch_writers(args.data, args.batch, second["session_id"])
     adj = read_pipe(
         args.adjudication,
         ["session_id", "turn", "adjudicated_label", "adjudicated_subtype", "adjudication_note"],

@@ -68,7 +68,9 @@ def parse_session(path: Path) -> tuple[dict, list[dict]]:
         speaker, label, subtype, text = (p.strip() for p in parts)
         if "|" in text:
             sys.exit(f"{path}:{number}: '|' in the text (a field too many?)")
-        turns.append({"speaker": speaker, "label": label, "subtype": subtype, "text": text})
+        turns.append(
+            {"speaker": speaker, "label": label, "subtype": subtype, "text": text, "line": number}
+        )
     return meta, turns
 
 

@@ -59,11 +59,32 @@ def test_check_refuses_bad_codes_and_kept_out_phrases(check, tmp_path, capsys):
     assert check.main([str(bad), "--strict"]) == 1
     out = capsys.readouterr().out
     assert "'# english:' missing" in out
-    assert "subtype 'R2' is not a withdrawal code" in out
-    assert "label 'maybe'" in out
-    assert out.count("kept-out phrase or shared frame") == 2
+    # what every reader refuses, with the file line (check_frame, as for any transcript)
+    assert f"{bad}:6: subtype R2 belongs to repair, not to label 'withdrawal'" in out
+    assert f"{bad}:8: unknown label 'maybe'" in out
+    assert f"{bad}:6: a withdrawal turn holds a kept-out phrase" in out
+    assert f"{bad}:7: a repair turn holds a kept-out phrase or shared frame" in out
     # without --strict the figures are printed and the exit is 0
     assert check.main([str(bad)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "filler", "false_start", "you_know"),
+    [
+        ("I-I'd like that", False, True, False),
+        ("it's, it's hard, you know", False, True, True),
+        ("Um, the the bus", True, True, False),
+        ("we went to the ER, um, twice", True, False, False),
+        ("Uh-huh.", False, False, False),
+        ("re-read the well-known bye-bye leaflet", False, False, False),
+        ("I thought that that worked. Do you know why?", False, False, False),
+        ("the theory, erm, holds", True, False, False),
+    ],
+)
+def test_texture_patterns_count_speech_not_spelling(check, text, filler, false_start, you_know):
+    assert bool(check.FILLER.search(text)) is filler
+    assert check.false_start(text) is false_start
+    assert bool(check.YOU_KNOW.search(text)) is you_know
 
 
 def test_check_reports_the_file_and_line_of_a_broken_line(check, tmp_path):
@@ -76,15 +97,29 @@ def test_check_reports_the_file_and_line_of_a_broken_line(check, tmp_path):
 def test_packet_draws_per_writer_by_seed_and_hides_labels(blind, raw, tmp_path):
     out = tmp_path / "packet"
     paths = blind.draw(raw, 2, seed=3, also=["xa03"])
-    assert paths == blind.draw(raw, 2, seed=3, also=["xa03"])  # the draw is the seed's
-    assert {p.parent.name for p in paths} == {"xa", "xb"}
-    assert "xa03" in {p.stem for p in paths} and len(paths) in (4, 5)
+    drawn = blind.draw(raw, 2, seed=3)
+    assert [p.parent.name for p in drawn] == ["xa", "xa", "xb", "xb"]  # two of each writer
+    # each writer's draw is its own: drawing one writer alone gives the same sessions
+    alone = tmp_path / "alone"
+    (alone / "xb").mkdir(parents=True)
+    for p in (raw / "xb").glob("*.txt"):
+        (alone / "xb" / p.name).write_text(p.read_text())
+    assert [p.stem for p in blind.draw(alone, 2, seed=3)] == [p.stem for p in drawn[2:]]
+    assert {p.stem for p in paths} == {p.stem for p in drawn} | {"xa03"}
+    with pytest.raises(SystemExit, match="no session xa09"):
+        blind.draw(raw, 2, seed=3, also=["xa09"])
     blind.write_packet(paths, out, {"seed": 3})
     text = (out / f"{paths[0].stem}.txt").read_text()
     assert text.splitlines()[3] == "4|client|Nothing much."
     assert "withdrawal" not in text and "W2" not in text
     selection = json.loads((out / "selection.json").read_text())
     assert selection["seed"] == 3 and selection["sessions"] == [p.stem for p in paths]
+    with pytest.raises(SystemExit, match="not empty"):
+        blind.write_packet(paths, out, {"seed": 3})
+    before = (raw / "xa" / "xa01.txt").read_text()
+    with pytest.raises(SystemExit, match="inside"):
+        blind.write_packet(paths, raw / "xa", {"seed": 3}, raw)
+    assert (raw / "xa" / "xa01.txt").read_text() == before
 
 
 def test_disputes_pair_the_coders_and_hide_whose_label_is_whose(blind, raw, tmp_path, capsys):
@@ -100,4 +135,14 @@ def test_disputes_pair_the_coders_and_hide_whose_label_is_whose(blind, raw, tmp_
     assert ">> 4 client: Nothing much." in text and "   1 therapist:" in text
     assert " 6 client:" not in text  # three turns before, one after
     assert "withdrawal W2" in text and "= none" in text
-    assert "1 disputes" in capsys.readouterr().out
+    assert "1 sessions, 6 turns, kappa 0.600, 1 disputes" in capsys.readouterr().out
+
+
+def test_disputes_refuse_a_mistyped_label_before_writing(blind, raw, tmp_path):
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "xb01.txt").write_text("1|none||\n2|none||\n3|none||\n4|withdrawl|W2|\n")
+    out = tmp_path / "disputes.md"
+    with pytest.raises(SystemExit, match="label 'withdrawl'"):
+        blind.main(["disputes", str(raw), str(second), str(out)])
+    assert not out.exists()

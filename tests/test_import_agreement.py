@@ -111,3 +111,35 @@ def test_a_batch_is_recorded_for_the_data_card_and_not_twice(tmp_path, data, scr
     with pytest.raises(SystemExit, match="batch xa-xb is already in natural_pass"):
         script.main([*args, "--add", "--batch", "xa-xb", "--drawn", drawn])
     assert (data / "corpus.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("batch", "message"),
+    [
+        ("dp", "give the first and last writer"),
+        ("dw-dp", "give the first and last writer"),
+        ("xb-xc", "overlaps xa-xb"),
+        ("xc-xd", "sessions not written by its writers: s1"),
+    ],
+)
+def test_a_malformed_or_misplaced_batch_is_refused_before_anything_is_written(
+    tmp_path, data, script, batch, message
+):
+    (data / "sessions.json").write_text(
+        json.dumps([{"session_id": "s1", "writer": "xa"}, {"session_id": "s2", "writer": "xb"}])
+    )
+    (data / "agreement").mkdir()
+    passes = {"natural_pass": {"covers": "sessions", "batches": {"xa-xb": "one each"}}}
+    (data / "agreement" / "passes.json").write_text(json.dumps(passes))
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "s1.txt").write_text("1|none||\n2|withdrawal|W2|\n3|repair|R3|\n")
+    adj = tmp_path / "adj.txt"
+    adj.write_text("")
+    before = (data / "corpus.csv").read_bytes()
+    args = [str(second), str(adj), "--data", str(data), "--name", "natural_pass"]
+    with pytest.raises(SystemExit, match=message):
+        script.main([*args, "--batch", batch, "--drawn", "one each"])
+    assert (data / "corpus.csv").read_bytes() == before
+    assert json.loads((data / "agreement" / "passes.json").read_text()) == passes
+    assert not (data / "agreement" / "natural_pass.json").exists()
