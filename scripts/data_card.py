@@ -53,11 +53,15 @@ def variety(df: pd.DataFrame) -> tuple[float, float]:
 PASSES_FILE = "passes.json"
 
 
+def passes_path(data: Path) -> Path:
+    return data / "agreement" / PASSES_FILE
+
+
 def passes(data: Path) -> dict[str, dict]:
     """``data/agreement/passes.json``: for each coding pass (``NAME.json`` beside it), what it
     covers and, per batch of writers coded blind together (in the order they joined), which of
     their sessions were drawn. ``scripts/import_agreement.py --batch`` adds to it."""
-    path = data / "agreement" / PASSES_FILE
+    path = passes_path(data)
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data_card import batch_of, writer_key  # noqa: E402
+from data_card import batch_of, passes, passes_path, writer_key  # noqa: E402
 
 from rupture_nlp.labels import LABELS, SUBTYPES  # noqa: E402
 from rupture_nlp.readers import read_transcripts  # noqa: E402
@@ -79,8 +79,8 @@ def with_batch(data: Path, name: str, batch: str, drawn: str) -> dict:
     """``data/agreement/passes.json`` saying which sessions of ``batch`` the pass ``name``
     covers, after the batches before it (the data card's words and by-batch table come from
     it); refused before anything is written if the batch is there already."""
-    path = data / "agreement" / "passes.json"
-    spec = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    path = passes_path(data)
+    spec = passes(data)
     entry = spec.setdefault(name, {"covers": "sessions", "batches": {}})
     lo, sep, hi = batch.partition("-")
     if not (sep and lo.isalpha() and hi.isalpha() and writer_key(lo) <= writer_key(hi)):
@@ -203,7 +203,7 @@ def main(argv=None) -> None:
     write_table(corpus, corpus_path)
     if spec is not None:
         text = json.dumps(spec, indent=1, ensure_ascii=False) + "\n"
-        write_text(args.data / "agreement" / "passes.json", text)
+        write_text(passes_path(args.data), text)
     changed = int((merged["adjudicated_label"] != merged["first_label"]).sum())
     print(
         f"{len(merged)} turns double-coded, {int(disputed.sum())} disputed, {changed} corpus "
