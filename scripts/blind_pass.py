@@ -166,11 +166,13 @@ def main(argv=None) -> int:
     if pairs.empty:
         sys.exit(f"{args.second}: no coded sessions")
     first = pairs.assign(label=pairs["first_label"], subtype=pairs["first_subtype"])
-    kappa = agreement([first, pairs])["kappa"]
-    args.out.write_text(dispute_text(args.raw, pairs, args.seed), encoding="utf-8")
+    kappa = agreement([first, pairs])["kappa"]  # None when one label is all either coder used
+    text = dispute_text(args.raw, pairs, args.seed)
     n = int((pairs["first_label"] != pairs["label"]).sum())
+    write_text(args.out, text)
+    shown = "-" if kappa is None else f"{kappa:.3f}"
     print(
-        f"{pairs['session_id'].nunique()} sessions, {len(pairs)} turns, kappa {kappa:.3f}, "
+        f"{pairs['session_id'].nunique()} sessions, {len(pairs)} turns, kappa {shown}, "
         f"{n} disputes -> {args.out}"
     )
     return 0

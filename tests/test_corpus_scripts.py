@@ -146,3 +146,16 @@ def test_disputes_refuse_a_mistyped_label_before_writing(blind, raw, tmp_path):
     with pytest.raises(SystemExit, match="label 'withdrawl'"):
         blind.main(["disputes", str(raw), str(second), str(out)])
     assert not out.exists()
+
+
+def test_disputes_with_no_marker_from_either_coder_print_no_kappa(blind, tmp_path, capsys):
+    raw = tmp_path / "raw" / "xc"
+    raw.mkdir(parents=True)
+    (raw / "xc01.txt").write_text(HEADER + "therapist|none||Hello.\nclient|none||Hi.\n")
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "xc01.txt").write_text("1|none||\n2|none||\n")
+    out = tmp_path / "disputes.md"
+    assert blind.main(["disputes", str(raw.parent), str(second), str(out)]) == 0
+    assert "1 sessions, 2 turns, kappa -, 0 disputes" in capsys.readouterr().out
+    assert out.read_text() == ""
