@@ -47,23 +47,26 @@ def writer_files(raw: Path) -> dict[str, list[Path]]:
     return {d.name: sorted(d.glob("*.txt")) for d in sorted(raw.iterdir()) if d.is_dir()}
 
 
+def session_files(raw: Path) -> dict[str, Path]:
+    """Every session file under ``raw``, by session id."""
+    return {p.stem: p for paths in writer_files(raw).values() for p in paths}
+
+
 def draw(raw: Path, per_writer: int, seed: int, also: list[str] = ()) -> list[Path]:
     """``per_writer`` sessions of each writer at random, and the sessions named in ``also``.
 
     Each writer's draw is seeded by the writer's name, so adding a writer to ``RAW`` or drawing
     one writer alone does not change the others' draws.
     """
-    files = writer_files(raw)
-    known = {p.stem for ps in files.values() for p in ps}
-    unknown = sorted(set(also) - known)
+    known = session_files(raw)
+    unknown = sorted(set(also) - set(known))
     if unknown:
         sys.exit(f"{raw}: no session {', '.join(unknown)} under it (--also)")
-    chosen = []
-    for writer, paths in files.items():
+    chosen = [known[sid] for sid in also]
+    for writer, paths in writer_files(raw).items():
         rng = random.Random(f"{seed}-{writer}")
         chosen += sorted(rng.sample(paths, min(per_writer, len(paths))))
-    extra = [p for paths in files.values() for p in paths if p.stem in set(also)]
-    return sorted(set(chosen) | set(extra), key=lambda p: p.stem)
+    return sorted(set(chosen), key=lambda p: p.stem)
 
 
 def write_packet(paths: list[Path], out: Path, rule: dict, raw: Path | None = None) -> None:
@@ -87,14 +90,15 @@ def write_packet(paths: list[Path], out: Path, rule: dict, raw: Path | None = No
     write_text(out / "selection.json", json.dumps(rule, indent=1) + "\n")
 
 
-def paired(raw: Path, second: Path) -> pd.DataFrame:
-    """One row per turn the second coder coded: text, speaker, both labels and subtypes."""
-    files = {p.stem: p for ps in writer_files(raw).values() for p in ps}
-    rows = []
+def paired(raw: Path, second: Path) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
+    """One row per turn the second coder coded (speaker, both labels and subtypes), and the
+    writer's turns of each session coded (for the disputes' context)."""
+    files = session_files(raw)
+    rows, sessions = [], {}
     for coded in sorted(second.glob("*.txt")):
         if coded.stem not in files:
             sys.exit(f"{coded}: no writer's file {coded.stem}.txt under {raw}")
-        _, turns = parse_session(files[coded.stem])
+        _, turns = sessions[coded.stem] = parse_session(files[coded.stem])
         b = read_pipe(coded, ["session_id", "turn", "label", "subtype", "note"], coded.stem)
         check_codes(b, "label", "subtype", coded)  # a typo would pass for a dispute
         if b["turn"].duplicated().any():
@@ -115,17 +119,16 @@ def paired(raw: Path, second: Path) -> pd.DataFrame:
                     "subtype": r.subtype,
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), {sid: turns for sid, (_, turns) in sessions.items()}
 
 
-def dispute_text(raw: Path, pairs: pd.DataFrame, seed: int) -> str:
+def dispute_text(sessions: dict[str, list[dict]], pairs: pd.DataFrame, seed: int) -> str:
     """One block per disagreement: the turn in its context and the two labels as A and B in an
     order drawn by ``seed``, so the adjudicator cannot side with the writer by position."""
-    files = {p.stem: p for ps in writer_files(raw).values() for p in ps}
     rng = random.Random(seed)
     blocks = []
     for r in pairs[pairs["first_label"] != pairs["label"]].itertuples(index=False):
-        _, turns = parse_session(files[r.session_id])
+        turns = sessions[r.session_id]
         lo, hi = max(1, r.turn - CONTEXT_BEFORE), min(len(turns), r.turn + CONTEXT_AFTER)
         context = [
             f"{'>>' if i == r.turn else '  '} {i} {turns[i - 1]['speaker']}: {turns[i - 1]['text']}"
@@ -162,12 +165,12 @@ def main(argv=None) -> int:
         write_packet(paths, args.out, rule, args.raw)
         print(f"{len(paths)} sessions -> {args.out}")
         return 0
-    pairs = paired(args.raw, args.second)
+    pairs, sessions = paired(args.raw, args.second)
     if pairs.empty:
         sys.exit(f"{args.second}: no coded sessions")
     first = pairs.assign(label=pairs["first_label"], subtype=pairs["first_subtype"])
     kappa = agreement([first, pairs])["kappa"]  # None when one label is all either coder used
-    text = dispute_text(args.raw, pairs, args.seed)
+    text = dispute_text(sessions, pairs, args.seed)
     n = int((pairs["first_label"] != pairs["label"]).sum())
     write_text(args.out, text)
     shown = "-" if kappa is None else f"{kappa:.3f}"

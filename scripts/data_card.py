@@ -76,9 +76,14 @@ def covered(spec: dict) -> str:
     return f"{covers} ({'; '.join(parts)})" if parts else covers
 
 
+def batch_order(spec: dict[str, dict]) -> tuple[str, ...]:
+    """Writers coded blind together in the natural-density pass of ``passes.json``: the
+    by-batch table's rows, in the order they joined."""
+    return tuple(spec.get("natural_pass", {}).get("batches", {}))
+
+
 def batches(data: Path) -> tuple[str, ...]:
-    """Writers coded blind together in the natural-density pass: the by-batch table's rows."""
-    return tuple(passes(data).get("natural_pass", {}).get("batches", {}))
+    return batch_order(passes(data))
 
 
 def writer_key(code: str) -> tuple[int, str]:
@@ -86,11 +91,19 @@ def writer_key(code: str) -> tuple[int, str]:
     return len(code), code
 
 
+def batch_range(batch: str) -> tuple[tuple[int, str], tuple[int, str]] | None:
+    """The first and last writer's keys of a batch ``FIRST-LAST``; ``None`` if it is not one."""
+    lo, sep, hi = batch.partition("-")
+    if not (sep and lo.isalpha() and hi.isalpha() and writer_key(lo) <= writer_key(hi)):
+        return None
+    return writer_key(lo), writer_key(hi)
+
+
 def batch_of(writer: str, batches: tuple[str, ...]) -> str | None:
     """The batch (``FIRST-LAST``, a range of writers' codes) that ``writer`` is in, if any."""
     for batch in batches:
-        lo, hi = batch.split("-")
-        if writer_key(lo) <= writer_key(writer) <= writer_key(hi):
+        lo, hi = batch_range(batch)
+        if lo <= writer_key(writer) <= hi:
             return batch
     return None
 
@@ -135,8 +148,9 @@ def agreement_by_batch(b: pd.DataFrame, writer: pd.Series, order: tuple[str, ...
 def coder_agreement(data: Path, writer: pd.Series) -> str:
     """Agreement of each blind second coding pass with the first-pass labels."""
     parts = []
-    order = batches(data)
-    for name, spec in passes(data).items():
+    every = passes(data)
+    order = batch_order(every)
+    for name, spec in every.items():
         path = data / "agreement" / f"{name}.json"
         if path.exists():
             parts.append(pass_agreement(path, covered(spec), writer, order))

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data_card import batch_of, passes, passes_path, writer_key  # noqa: E402
+from data_card import batch_of, batch_range, passes, passes_path  # noqa: E402
 
 from rupture_nlp.labels import LABELS, SUBTYPES  # noqa: E402
 from rupture_nlp.readers import read_transcripts  # noqa: E402
@@ -82,14 +82,14 @@ def with_batch(data: Path, name: str, batch: str, drawn: str) -> dict:
     path = passes_path(data)
     spec = passes(data)
     entry = spec.setdefault(name, {"covers": "sessions", "batches": {}})
-    lo, sep, hi = batch.partition("-")
-    if not (sep and lo.isalpha() and hi.isalpha() and writer_key(lo) <= writer_key(hi)):
+    span = batch_range(batch)
+    if span is None:
         sys.exit(f"--batch {batch!r}: give the first and last writer of the batch, as dp-dw")
     if batch in entry["batches"]:
         sys.exit(f"{path}: batch {batch} is already in {name}")
     for other in entry["batches"]:
-        o_lo, _, o_hi = other.partition("-")
-        if writer_key(lo) <= writer_key(o_hi) and writer_key(o_lo) <= writer_key(hi):
+        o_lo, o_hi = batch_range(other)
+        if span[0] <= o_hi and o_lo <= span[1]:
             sys.exit(f"{path}: batch {batch} overlaps {other} in {name}")
     entry["batches"][batch] = drawn
     return spec
