@@ -78,8 +78,8 @@ def load_corpus(path: str | Path = "data", split: str | None = None) -> pd.DataF
         raise TranscriptError(
             f"{p / SPLITS_FILE}: sessions without a split: {', '.join(unassigned[:5])}"
         )
-    if (p / SESSIONS_FILE).is_file():
-        meta = pd.DataFrame(json.loads((p / SESSIONS_FILE).read_text(encoding="utf-8")))
+    meta = load_sessions(p)
+    if meta is not None:
         extra = [c for c in meta.columns if c != "session_id" and c not in df.columns]
         df = df.merge(meta[["session_id", *extra]], on="session_id", how="left")
     if split is not None:
@@ -89,6 +89,13 @@ def load_corpus(path: str | Path = "data", split: str | None = None) -> pd.DataF
             )
         df = df[df["split"] == split].reset_index(drop=True)
     return df
+
+
+def load_sessions(path: str | Path = "data") -> pd.DataFrame | None:
+    """The corpus folder's session metadata (``sessions.json``: writer, modality, density...),
+    one row per session; ``None`` for a folder without it."""
+    f = corpus_dir(path) / SESSIONS_FILE
+    return pd.DataFrame(json.loads(f.read_text(encoding="utf-8"))) if f.is_file() else None
 
 
 def load_training_data(paths, split: str = "train", speaker_map=None, columns=None) -> pd.DataFrame:

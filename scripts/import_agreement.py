@@ -37,6 +37,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data_card import batch_of, batch_range, passes, passes_path  # noqa: E402
 
+from rupture_nlp.corpus import load_sessions  # noqa: E402
 from rupture_nlp.labels import LABELS, SUBTYPES  # noqa: E402
 from rupture_nlp.readers import read_transcripts  # noqa: E402
 from rupture_nlp.validation import check_frame, format_problems  # noqa: E402
@@ -98,10 +99,10 @@ def with_batch(data: Path, name: str, batch: str, drawn: str) -> dict:
 def check_batch_writers(data: Path, batch: str, sessions: pd.Series) -> None:
     """Refuse a pass whose sessions were written by writers outside ``batch`` (a typo in the
     range would file their agreement under the wrong batch, or under none)."""
-    path = data / "sessions.json"
-    if not path.exists():
+    meta = load_sessions(data)
+    if meta is None or "writer" not in meta:
         return
-    writer = {m["session_id"]: m.get("writer", "") for m in json.loads(path.read_text("utf-8"))}
+    writer = dict(zip(meta["session_id"], meta["writer"].fillna(""), strict=True))
     outside = sorted({s for s in sessions if batch_of(writer.get(s, ""), (batch,)) is None})
     if outside:
         sys.exit(f"--batch {batch}: sessions not written by its writers: {', '.join(outside[:5])}")

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rupture_nlp.corpus import load_sessions
 from rupture_nlp.readers import read_transcripts
 from rupture_nlp.writers import write_table
 
@@ -122,7 +123,9 @@ def append(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The existing corpus of ``data`` with new sessions after it; old rows stay as they are."""
     old = pd.read_csv(data / "corpus.csv", dtype=str, keep_default_na=False)
-    old_sessions = pd.DataFrame(json.loads((data / "sessions.json").read_text(encoding="utf-8")))
+    old_sessions = load_sessions(data)
+    if old_sessions is None:
+        sys.exit(f"{data}: no sessions.json to append to")
     old_splits = json.loads((data / "splits.json").read_text(encoding="utf-8"))
     clash = set(old_sessions["session_id"]) & set(sessions["session_id"])
     if clash:
